@@ -1,0 +1,32 @@
+"""The ``asyncfc-agent`` command. Modules of cli/ import only typer and the standard
+library at import time, so ``--help`` stays fast; each command imports what it needs."""
+
+from __future__ import annotations
+
+import typer
+
+from . import nav, sandbox, solve
+
+app = typer.Typer(
+    name="asyncfc-agent",
+    help="A coding agent whose tool calls run as futures while the model keeps working.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command("solve")(solve.solve)
+app.command("demo")(solve.demo)
+app.command("map")(nav.map_command)
+app.command("outline")(nav.outline_command)
+app.add_typer(sandbox.app, name="sandbox")
+
+
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,237 @@
+"""The local sandbox: commands run as host subprocesses. It does not isolate anything.
+
+Each command runs in a process group of its own, so a timeout or a cancel kills the whole
+tree. Snapshots are copies of the workspace (reflinks where the filesystem allows) in a
+folder beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from .base import (
+    DEFAULT_OUTPUT_LIMIT,
+    ExecResult,
+    OutputCallback,
+    SandboxError,
+    Snapshot,
+    cap_output,
+)
+
+#: Entries of the workspace root left out of snapshots (large, and not what tests read).
+SNAPSHOT_EXCLUDE = frozenset({".git"})
+
+WARNING = (
+    "the local sandbox runs commands directly on this machine, with your permissions "
+    "and your network: it does not isolate anything. Use --sandbox docker for isolation."
+)
+
+_KILL_GRACE_S = 0.5
+
+
+class LocalSandbox:
+    """Host subprocesses in their own process groups."""
+
+    kind = "local"
+
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        snapshot_root: Path | None = None,
+        shell: str | None = None,
+    ) -> None:
+        self.host_workspace = workspace.resolve()
+        self.workdir = str(self.host_workspace)
+        self.file_owner: tuple[int, int] | None = None
+        self._env = dict(os.environ if env is None else env)
+        self._env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+        self._snapshot_root = snapshot_root
+        self._shell = shell or ("/bin/bash" if Path("/bin/bash").exists() else "/bin/sh")
+        self._running: set[asyncio.subprocess.Process] = set()
+        self._snapshots: set[Path] = set()
+        self._owned_root: Path | None = None
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        if not self.host_workspace.is_dir():
+            raise SandboxError(f"workspace {self.host_workspace} is not a directory")
+
+    async def exec(
+        self,
+        command: str | Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout_s: float | None = None,
+        on_output: OutputCallback | None = None,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+    ) -> ExecResult:
+        if self._closed:
+            raise SandboxError("the sandbox is closed")
+        argv = [self._shell, "-c", command] if isinstance(command, str) else list(command)
+        full_env = {**self._env, **(env or {})}
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd or self.workdir,
+            env=full_env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._running.add(proc)
+        chunks: list[str] = []
+        size = 0
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+        async def pump() -> None:
+            nonlocal size
+            assert proc.stdout is not None
+            while data := await proc.stdout.read(65536):
+                text = decoder.decode(data)
+                if not text:
+                    continue
+                if size < output_limit * 2:  # keep a bounded amount, cut at the end
+                    chunks.append(text)
+                    size += len(text)
+                if on_output is not None:
+                    on_output(text)
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                chunks.append(tail)
+            await proc.wait()
+
+        timed_out = False
+        try:
+            async with asyncio.timeout(timeout_s):
+                await pump()
+        except TimeoutError:
+            timed_out = True
+            await self._kill(proc)
+        except BaseException:
+            await self._kill(proc)
+            raise
+        finally:
+            self._running.discard(proc)
+        output, truncated = cap_output("".join(chunks), output_limit)
+        return ExecResult(
+            exit_code=None if timed_out else proc.returncode,
+            output=output,
+            duration_s=time.monotonic() - started,
+            timed_out=timed_out,
+            truncated=truncated or size >= output_limit * 2,
+        )
+
+    async def _kill(self, proc: asyncio.subprocess.Process) -> None:
+        """SIGTERM the process group, then SIGKILL what is left of it."""
+        await asyncio.shield(self._kill_group(proc))
+
+    async def _kill_group(self, proc: asyncio.subprocess.Process) -> None:
+        pgid = proc.pid  # start_new_session makes the child the leader of its group
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, sig)
+            if sig == signal.SIGTERM:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(_KILL_GRACE_S):
+                        await proc.wait()
+                        # the leader is gone; members of the group may live on
+                        if not _group_alive(pgid):
+                            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2):
+                await proc.wait()
+
+    def _root(self) -> Path:
+        if self._snapshot_root is not None:
+            self._snapshot_root.mkdir(parents=True, exist_ok=True)
+            return self._snapshot_root
+        if self._owned_root is None:
+            # beside the workspace, so that reflinks work (same filesystem)
+            parent = self.host_workspace.parent
+            try:
+                self._owned_root = Path(tempfile.mkdtemp(prefix=".snapshots-", dir=parent))
+            except OSError:
+                self._owned_root = Path(tempfile.mkdtemp(prefix="asyncfc-snapshots-"))
+        return self._owned_root
+
+    async def snapshot(self, revision: int) -> Snapshot:
+        dest = self._root() / f"rev{revision}-{uuid.uuid4().hex[:8]}"
+        dest.mkdir(parents=True)
+        self._snapshots.add(dest)
+        entries = [
+            str(p) for p in self.host_workspace.iterdir() if p.name not in SNAPSHOT_EXCLUDE
+        ]
+        started = time.monotonic()
+        if entries:
+            proc = await asyncio.create_subprocess_exec(
+                "cp", "-a", "--reflink=auto", *entries, str(dest),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            _, err = await proc.communicate()
+            if proc.returncode != 0:
+                await self.remove_snapshot(Snapshot(str(dest), dest, revision))
+                raise SandboxError(f"snapshot failed: {err.decode(errors='replace').strip()}")
+        return Snapshot(
+            path=str(dest),
+            host_path=dest,
+            revision=revision,
+            meta={"copy_s": round(time.monotonic() - started, 4)},
+        )
+
+    async def remove_snapshot(self, snapshot: Snapshot) -> None:
+        if snapshot.host_path is None:
+            return
+        path = snapshot.host_path
+        self._snapshots.discard(path)
+        await asyncio.to_thread(shutil.rmtree, path, True)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for proc in list(self._running):
+            await self._kill(proc)
+        for path in list(self._snapshots):
+            await asyncio.to_thread(shutil.rmtree, path, True)
+        self._snapshots.clear()
+        if self._owned_root is not None:
+            await asyncio.to_thread(shutil.rmtree, self._owned_root, True)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
