@@ -21,7 +21,7 @@ from .errors import ToolError
 from .workspace import Workspace
 
 __all__ = ["WHOLE", "Effects", "Tool", "ToolArgs", "ToolContext", "ToolError", "ToolResult",
-           "ToolsConfig", "norm_path"]
+           "ToolsConfig", "norm_path", "paths_overlap"]
 
 #: The workspace root, as a path in an ``Effects`` set: the whole workspace.
 WHOLE = ""
@@ -48,7 +48,8 @@ def norm_path(path: str) -> str:
     return p
 
 
-def _overlap(a: str, b: str) -> bool:
+def paths_overlap(a: str, b: str) -> bool:
+    """Whether two workspace paths name the same file or one contains the other."""
     if a == WHOLE or b == WHOLE or a == b:
         return True
     return a.startswith(b + "/") or b.startswith(a + "/")
@@ -85,9 +86,9 @@ class Effects:
     def conflicts(self, other: Effects) -> bool:
         """Two calls conflict when one writes a path the other reads or writes."""
         for w in self.writes:
-            if any(_overlap(w, p) for p in other.reads | other.writes):
+            if any(paths_overlap(w, p) for p in other.reads | other.writes):
                 return True
-        return any(_overlap(w, p) for w in other.writes for p in self.reads)
+        return any(paths_overlap(w, p) for w in other.writes for p in self.reads)
 
     def describe(self) -> str:
         if self.snapshot:
