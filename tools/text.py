@@ -1,0 +1,175 @@
+"""Helpers the repository tools share: paths given by the model, capping, result formatting.
+
+Every tool caps what it returns at ``ToolsConfig.output_limit`` characters and says so in
+the output, and every command result is formatted here, so that the model reads one
+style of note and status line whichever tool it called.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+from ..sandboxes.base import ExecResult, cap_output
+from .base import ToolContext, ToolResult, norm_path
+from .errors import ToolError
+from .workspace import Workspace, WorkspaceError
+
+Keep = Literal["head", "tail", "both"]
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 file``, ``2,310 files``: counts as the model reads them in notes."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {words or word + 's'}"
+
+
+def shown(path: str) -> str:
+    """A workspace-relative path as the model should read it (``.`` for the root)."""
+    return path or "."
+
+
+# --- paths -----------------------------------------------------------------------------
+
+
+def locate(ws: Workspace, raw: str) -> tuple[str, Path]:
+    """The normalised relative path and the host path of a path argument.
+
+    ``norm_path`` refuses absolute and ``../`` paths; ``resolve`` also refuses symlinks
+    that lead out of the workspace.
+    """
+    rel = norm_path(raw)
+    return rel, ws.resolve(rel)
+
+
+def missing(ws: Workspace, rel: str, what: str = "file") -> ToolError:
+    """The error for a path that does not exist, naming close names that do."""
+    path = ws.root / rel
+    parent = path.parent
+    while not parent.is_dir():
+        parent = parent.parent
+    try:
+        names = [p.name for p in parent.iterdir()]
+    except OSError:
+        names = []
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+    where = shown(ws.relative(parent))
+    message = f"{rel}: no such {what}"
+    if close:
+        prefix = "" if where == "." else where + "/"
+        message += "; did you mean " + " or ".join(prefix + c for c in close) + "?"
+    elif parent != path.parent:
+        message += f" (the nearest existing directory is {where}; try list_files on it)"
+    return ToolError(message)
+
+
+def read_source(ctx: ToolContext, raw: str) -> tuple[str, str]:
+    """(relative path, text) of a text file of the workspace, with errors the model can act on."""
+    rel, path = locate(ctx.workspace, raw)
+    if not path.exists():
+        raise missing(ctx.workspace, rel)
+    if path.is_dir():
+        raise ToolError(f"{shown(rel)} is a directory; use list_files to see what it holds")
+    text = ctx.workspace.read_text(rel)
+    if "\ufffd" in text:
+        _check_utf8(path, rel)
+    return rel, text
+
+
+def _check_utf8(path: Path, rel: str) -> None:
+    # read_text decodes with replacement characters; a file that is not UTF-8 would be
+    # corrupted by writing that text back, so say so before anyone edits it.
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise WorkspaceError(
+            f"{rel} is not UTF-8 text (bad byte at offset {e.start}); use run for it"
+        ) from None
+
+
+# --- capping ---------------------------------------------------------------------------
+
+
+def cap_head(text: str, limit: int) -> tuple[str, bool]:
+    """The start of ``text`` within ``limit`` characters, cut at a line end where one is near."""
+    if len(text) <= limit:
+        return text, False
+    cut = text.rfind("\n", 0, limit)
+    return text[: cut if cut > limit // 2 else limit], True
+
+
+def cap_tail(text: str, limit: int) -> tuple[str, bool]:
+    """The end of ``text`` within ``limit`` characters, starting at a line where one is near."""
+    if len(text) <= limit:
+        return text, False
+    start = len(text) - limit
+    nl = text.find("\n", start)
+    if nl != -1 and nl - start < limit // 2:
+        start = nl + 1
+    return text[start:], True
+
+
+def cap(text: str, limit: int, keep: Keep) -> tuple[str, bool]:
+    """Cap command output, with a note saying what was cut."""
+    if keep == "both":
+        return cap_output(text, limit)
+    if keep == "head":
+        kept, cut = cap_head(text, limit)
+        if cut:
+            kept += f"\n[... output truncated: {len(text) - len(kept):,} more characters cut]"
+        return kept, cut
+    kept, cut = cap_tail(text, limit)
+    if cut:
+        kept = f"[... output truncated: the first {len(text) - len(kept):,} characters cut]\n" + kept
+    return kept, cut
+
+
+def clip_line(line: str, width: int) -> str:
+    """One line within ``width`` characters (minified files have lines of megabytes)."""
+    if len(line) <= width:
+        return line
+    return line[:width] + f" [... {len(line) - width:,} more characters on this line]"
+
+
+# --- command results -------------------------------------------------------------------
+
+
+def status_line(res: ExecResult, timeout_s: float | None = None) -> str:
+    """``[exit 1 in 3.2 s]``, or what a timeout did."""
+    if res.timed_out:
+        limit = timeout_s if timeout_s is not None else res.duration_s
+        return f"[timed out after {limit:g} s: the command was killed; output so far is above]"
+    return f"[exit {res.exit_code} in {res.duration_s:.1f} s]"
+
+
+def command_result(
+    res: ExecResult,
+    *,
+    limit: int,
+    keep: Keep = "both",
+    timeout_s: float | None = None,
+    meta: dict[str, Any] | None = None,
+    edited: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> ToolResult:
+    """The result of a command: its capped output, notes, and the status line when it matters.
+
+    A clean, successful run with output needs no status line; a failure, a timeout or an
+    empty output does (an empty result would leave the model guessing).
+    """
+    output, truncated = cap(res.output.rstrip("\n"), limit, keep)
+    lines = [output] if output else []
+    lines += notes or []
+    if res.timed_out or res.exit_code != 0 or not output:
+        lines.append(status_line(res, timeout_s))
+    info: dict[str, Any] = {"duration_s": round(res.duration_s, 3)}
+    if res.timed_out:
+        info["timed_out"] = True
+    info.update(meta or {})
+    return ToolResult(
+        output="\n".join(lines),
+        exit_code=None if res.timed_out else res.exit_code,
+        truncated=truncated or res.truncated,
+        edited=edited or [],
+        meta=info,
+    )
