@@ -108,7 +108,8 @@ class ToolResult:
 
     @property
     def ok(self) -> bool:
-        return self.exit_code in (None, 0)
+        # a timed-out command has no exit code, and did not succeed
+        return self.exit_code in (None, 0) and not self.meta.get("timed_out")
 
 
 @dataclass
