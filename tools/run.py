@@ -1,0 +1,72 @@
+"""run: a shell command at the repository root, reporting the files it changed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import Field
+
+from ..sandboxes.base import ExecResult
+from .base import Effects, Tool, ToolArgs, ToolContext, ToolResult, ToolsConfig
+from .text import command_result, plural
+
+#: Changed files named in the output at most; the result's ``edited`` has them all.
+LIST_CHANGED = 20
+
+
+class RunArgs(ToolArgs):
+    command: str = Field(description="Shell command, run at the repository root.")
+    timeout_s: float | None = Field(None, gt=0, description="Seconds before it is killed.")
+    readonly: bool = Field(
+        False,
+        description="True for commands that change nothing (they run on a snapshot, "
+        "in parallel with edits).",
+    )
+
+
+def changed_note(changed: list[str]) -> str:
+    names = ", ".join(changed[:LIST_CHANGED])
+    more = f", ... ({len(changed) - LIST_CHANGED} more)" if len(changed) > LIST_CHANGED else ""
+    return f"[changed {plural(len(changed), 'file')}: {names}{more}]"
+
+
+class Run(Tool[RunArgs]):
+    name = "run"
+    description = (
+        "Run a shell command at the repository root and return its output (stdout and "
+        "stderr) and exit code. Files it changes are tracked. Set readonly=true for "
+        "commands that only read."
+    )
+    Args = RunArgs
+    default_timeout_s = ToolsConfig.command_timeout_s
+
+    def effects(self, args: RunArgs) -> Effects:
+        return Effects.snapshot_reader() if args.readonly else Effects.whole_writer()
+
+    async def run(self, ctx: ToolContext, args: RunArgs) -> ToolResult:
+        timeout_s = args.timeout_s or ctx.config.command_timeout_s
+        # readonly commands run on a snapshot: whatever they write goes away with the copy
+        if args.readonly:
+            res = await ctx.exec(args.command, timeout_s=timeout_s)
+            changed: list[str] = []
+        else:
+            res, changed = await self._tracked(ctx, args.command, timeout_s)
+        return command_result(
+            res,
+            limit=ctx.config.output_limit,
+            timeout_s=timeout_s,
+            edited=changed,
+            notes=[changed_note(changed)] if changed else [],
+            meta={"command": args.command},
+        )
+
+    @staticmethod
+    async def _tracked(
+        ctx: ToolContext, command: str, timeout_s: float
+    ) -> tuple[ExecResult, list[str]]:
+        """Run ``command`` on the workspace; also the files it changed (by mtime and size)."""
+        ws = ctx.workspace
+        before = await asyncio.to_thread(ws.fingerprint)
+        res = await ctx.exec(command, timeout_s=timeout_s)
+        after = await asyncio.to_thread(ws.fingerprint)
+        return res, ws.diff_fingerprints(before, after)
