@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
+import heapq
 import re
 
 from pydantic import Field
@@ -17,8 +19,11 @@ CONTEXT = 2
 SHOW_LINES = 30
 #: Similarity below which no "closest text" is suggested.
 MIN_SIMILARITY = 0.6
+#: Lines of ``old`` used to find the places that look like it.
+ANCHORS = 2
 #: A line as read_file prints it: the number, a tab, the text.
 NUMBERED = re.compile(r"^\s*\d+\t")
+WORD = re.compile(r"\w+")
 
 
 class EditFileArgs(ToolArgs):
@@ -64,19 +69,20 @@ class EditFile(Tool[EditFileArgs]):
             raise ToolError("old and new are the same: the edit would change nothing")
         rel, text = read_source(ctx, args.path)
         old, new = _line_endings(text, args.old, args.new)
-        offset = self._unique(rel, text, old)
+        offset = await self._unique(rel, text, old)
         updated = text[:offset] + new + text[offset + len(old) :]
         ctx.workspace.write_text(rel, updated)
         summary = confirmation(rel, text, updated, offset, old, new)
         return ToolResult(output=summary, edited=[rel], meta={"line": line_of(text, offset)})
 
     @staticmethod
-    def _unique(rel: str, text: str, old: str) -> int:
+    async def _unique(rel: str, text: str, old: str) -> int:
         found = occurrences(text, old)
         if len(found) == 1:
             return found[0]
         if not found:
-            raise ToolError(not_found(rel, text, old))
+            # searching for the closest text is CPU work: off the event loop
+            raise ToolError(await asyncio.to_thread(not_found, rel, text, old))
         lines = ", ".join(str(line_of(text, i)) for i in found[:20])
         more = ", ..." if len(found) > 20 else ""
         raise ToolError(
@@ -99,11 +105,11 @@ def not_found(rel: str, text: str, old: str) -> str:
     if old_lines and all(NUMBERED.match(line) for line in old_lines):
         return base + "; it seems to include line numbers from read_file: leave them out"
     lines = split_lines(text)
-    span = max(1, len(old_lines))
-    start, score = _closest(lines, old_lines, span)
-    if score < MIN_SIMILARITY:
+    found = _closest(lines, old_lines)
+    if found is None:
         return base + "; read the file again to see its current text"
-    window = lines[start : start + span]
+    start, score = found
+    window = lines[start : start + len(old_lines)]
     if _squash(window) == _squash(old_lines):
         why = "matches it except for whitespace (indentation, tabs or trailing spaces)"
     else:
@@ -114,21 +120,34 @@ def not_found(rel: str, text: str, old: str) -> str:
     return f"{base}. The text at {where} {why}; copy it exactly:\n{quoted}"
 
 
-def _closest(lines: list[str], old_lines: list[str], span: int) -> tuple[int, float]:
-    """Start index and similarity of the window of ``span`` lines most like ``old_lines``."""
-    target = "\n".join(old_lines)
-    matcher = difflib.SequenceMatcher(autojunk=False)
-    matcher.set_seq2(target)
-    best, best_score = 0, 0.0
-    for i in range(max(1, len(lines) - span + 1)):
-        matcher.set_seq1("\n".join(lines[i : i + span]))
-        # the cheap upper bounds first: most windows are nothing like the target
-        if matcher.real_quick_ratio() <= best_score or matcher.quick_ratio() <= best_score:
-            continue
+def _closest(lines: list[str], old_lines: list[str]) -> tuple[int, float] | None:
+    """Start index and similarity of the run of lines most like ``old_lines``, if any is.
+
+    Comparing every window of a long file costs seconds, so only the windows around the
+    lines sharing the most words with the longest lines of ``old`` are compared.
+    """
+    span = len(old_lines)
+    squashed = _squash(lines)
+    target = _squash(old_lines)
+    words = [set(WORD.findall(line)) for line in squashed]
+    starts: set[int] = set()
+    for k in sorted(range(span), key=lambda k: -len(target[k]))[:ANCHORS]:
+        anchor = set(WORD.findall(target[k]))
+        if anchor:
+            near = heapq.nlargest(3, range(len(words)), key=lambda i: _jaccard(anchor, words[i]))
+            starts.update(i - k for i in near)
+    matcher = difflib.SequenceMatcher(autojunk=False, b="\n".join(target))
+    best: tuple[int, float] | None = None
+    for start in sorted(s for s in starts if 0 <= s <= len(lines) - span):
+        matcher.set_seq1("\n".join(squashed[start : start + span]))
         score = matcher.ratio()
-        if score > best_score:
-            best, best_score = i, score
-    return best, best_score
+        if score >= MIN_SIMILARITY and (best is None or score > best[1]):
+            best = (start, score)
+    return best
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if b else 0.0
 
 
 def _squash(lines: list[str]) -> list[str]:
