@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from functools import lru_cache
@@ -100,7 +101,8 @@ class ListFiles(Tool[ListFilesArgs]):
             raise missing(ctx.workspace, rel, "directory")
         if path.is_file():
             return ToolResult(output=rel, meta={"files": 1})
-        files, deep_dirs = walk(str(path), args.max_depth, args.pattern)
+        # a large tree takes a while to walk: off the event loop
+        files, deep_dirs = await asyncio.to_thread(walk, str(path), args.max_depth, args.pattern)
         # a pattern selects files; the directories a depth limit hides are only context
         entries = files if args.pattern else files + deep_dirs
         prefix = "" if not rel else rel + "/"
