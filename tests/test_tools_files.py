@@ -271,6 +271,11 @@ async def test_edit_file_spots_line_numbers_from_read_file(ctx: ToolContext) -> 
 
 async def test_edit_file_argument_errors(ctx: ToolContext) -> None:
     put(ctx, "a.py", "x = 1\n")
+    with pytest.raises(ToolError) as err:
+        await edit(ctx, "b.py", "x", "y")
+    assert str(err.value) == (
+        "b.py: no such file; did you mean a.py? (to create it, use write_file)"
+    )
     put(ctx, "blob.bin", b"\x00\x01binary")
     with pytest.raises(ToolError, match="old is empty"):
         await edit(ctx, "a.py", "", "y")

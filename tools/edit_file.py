@@ -67,7 +67,7 @@ class EditFile(Tool[EditFileArgs]):
             )
         if args.old == args.new:
             raise ToolError("old and new are the same: the edit would change nothing")
-        rel, text = read_source(ctx, args.path)
+        rel, text = read_source(ctx, args.path, if_missing="to create it, use write_file")
         old, new = _line_endings(text, args.old, args.new)
         offset = await self._unique(rel, text, old)
         updated = text[:offset] + new + text[offset + len(old) :]

@@ -63,11 +63,15 @@ def missing(ws: Workspace, rel: str, what: str = "file") -> ToolError:
     return ToolError(message)
 
 
-def read_source(ctx: ToolContext, raw: str) -> tuple[str, str]:
-    """(relative path, text) of a text file of the workspace, with errors the model can act on."""
+def read_source(ctx: ToolContext, raw: str, if_missing: str = "") -> tuple[str, str]:
+    """(relative path, text) of a text file of the workspace, with errors the model can act on.
+
+    ``if_missing`` is added, in brackets, to the error for a file that does not exist.
+    """
     rel, path = locate(ctx.workspace, raw)
     if not path.exists():
-        raise missing(ctx.workspace, rel)
+        extra = f" ({if_missing})" if if_missing else ""
+        raise ToolError(f"{missing(ctx.workspace, rel)}{extra}")
     if path.is_dir():
         raise ToolError(f"{shown(rel)} is a directory; use list_files to see what it holds")
     text = ctx.workspace.read_text(rel)
