@@ -118,6 +118,14 @@ async def test_read_file_caps_by_characters(ctx: ToolContext) -> None:
     assert f"start_line={last + 1} to continue" in result.output
 
 
+async def test_read_file_clips_very_long_lines(ctx: ToolContext) -> None:
+    put(ctx, "min.js", "a" * 5_000 + "\nshort\n")
+    ctx.config.output_limit = 10_000
+    first, second = (await read(ctx, "min.js")).splitlines()
+    assert first == "1\t" + "a" * 2_000 + " [... 3,000 more characters on this line]"
+    assert second == "2\tshort"
+
+
 async def test_read_file_errors(ctx: ToolContext) -> None:
     put(ctx, "a.py", "one\ntwo\n")
     put(ctx, "blob.bin", b"\x7fELF\x00\x01\x02")
@@ -231,6 +239,17 @@ async def test_edit_file_within_a_line_and_a_deletion(ctx: ToolContext) -> None:
     out = await edit(ctx, "a.py", "b = 20\n", "")
     assert path.read_text() == "a = 1\nc = 3\n"
     assert out.splitlines()[0] == "edited a.py at line 2: -1 +0 lines"
+
+
+async def test_edit_file_confirmation_of_a_large_change_is_short(ctx: ToolContext) -> None:
+    put(ctx, "a.py", "start\nend\n")
+    new = "".join(f"line {i}\n" for i in range(100))
+    out = await edit(ctx, "a.py", "start\n", new)
+    added = [line for line in out.splitlines() if line.startswith("+")]
+    assert len(added) == 31
+    assert "+  [... 70 more lines]" in added
+    assert added[-1] == "+100  line 99"
+    assert (ctx.workspace.root / "a.py").read_text() == new + "end\n"
 
 
 async def test_edit_file_refuses_a_string_that_occurs_several_times(ctx: ToolContext) -> None:
