@@ -2,14 +2,190 @@
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
 import typer
 
+if TYPE_CHECKING:
+    from ..agent.config import RunConfig
+    from ..agent.session import RunOutcome
 
-def solve() -> None:
-    """Solve an issue in a repository."""
-    raise typer.Exit(2)
+
+class ModeOpt(StrEnum):
+    async_ = "async"
+    parallel = "parallel"
+    sync = "sync"
 
 
-def demo() -> None:
-    """Run the bundled example with the scripted model."""
-    raise typer.Exit(2)
+class SandboxOpt(StrEnum):
+    docker = "docker"
+    local = "local"
+    auto = "auto"
+
+
+#: Exit codes of solve, demo and ci.
+EXIT_SOLVED, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INFRA, EXIT_LIMIT = 0, 1, 2, 3, 4
+LIMIT_REASONS = frozenset({"max_turns", "max_cost", "timeout"})
+INFRA_REASONS = frozenset({"model_error", "sandbox_error"})
+
+ModelArg = Annotated[Optional[str], typer.Option("--model", "-m", help="Any litellm model string, or scripted/PATH.")]  # noqa: UP045
+ModeArg = Annotated[Optional[ModeOpt], typer.Option("--mode", help="How tool calls run: async (futures), parallel, sync.")]  # noqa: UP045
+SandboxArg = Annotated[Optional[SandboxOpt], typer.Option("--sandbox", help="Where commands run: docker, local, or auto.")]  # noqa: UP045
+PlainArg = Annotated[bool, typer.Option("--plain", help="A line log instead of the live view.")]
+JsonArg = Annotated[bool, typer.Option("--json", help="One JSON object per event on stdout.")]
+OutArg = Annotated[Optional[Path], typer.Option("--out", help="Folder for result.json, trajectory.jsonl and patch.diff.")]  # noqa: UP045
+
+
+def read_issue(issue: str) -> str:
+    """ISSUE is literal text, the path of a file, or ``-`` for standard input."""
+    if issue == "-":
+        text = sys.stdin.read()
+    elif len(issue) < 4096 and "\n" not in issue and Path(issue).is_file():
+        text = Path(issue).read_text(encoding="utf-8")
+    else:
+        text = issue
+    if not text.strip():
+        raise typer.BadParameter("the issue is empty", param_hint="ISSUE")
+    return text.strip()
+
+
+def build_config(
+    repo: Path,
+    *,
+    config_file: Path | None = None,
+    model: str | None = None,
+    api_base: str | None = None,
+    mode: ModeOpt | None = None,
+    sandbox: SandboxOpt | None = None,
+    out: Path | None = None,
+    **overrides: Any,
+) -> RunConfig:
+    from ..agent.config import ConfigError, load_config
+    from ..agent.loop import Mode
+
+    try:
+        cfg = load_config(repo, config_file)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if model:
+        cfg.model.model = model
+    if api_base:
+        cfg.model.api_base = api_base
+    if mode is not None:
+        cfg.agent.mode = Mode(mode.value)
+    if sandbox is not None:
+        cfg.sandbox.kind = sandbox.value
+    if out is not None:
+        cfg.out_dir = out.resolve()
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in ("max_turns", "max_cost_usd"):
+            setattr(cfg.agent, key, value)
+        else:
+            setattr(cfg, key, value)
+    if cfg.model.scripted:
+        script = Path(cfg.model.model.removeprefix("scripted/")).expanduser()
+        if not script.is_file():
+            fail(f"script {script} does not exist (model {cfg.model.model})", EXIT_USAGE)
+        cfg.model.model = f"scripted/{script.resolve()}"
+    return cfg
+
+
+def fail(message: str, code: int) -> Any:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def exit_code(outcome: RunOutcome) -> int:
+    if outcome.status == "solved":
+        return EXIT_SOLVED
+    if outcome.exit_reason in LIMIT_REASONS:
+        return EXIT_LIMIT
+    if outcome.exit_reason in INFRA_REASONS:
+        return EXIT_INFRA
+    if outcome.exit_reason == "repository_error":
+        return EXIT_USAGE
+    return EXIT_UNSOLVED
+
+
+def run_session(task: str, repo: Path, cfg: RunConfig, *, plain: bool, json_events: bool) -> RunOutcome:
+    """Run one session with the chosen view; Ctrl-C ends it cleanly (exit 130)."""
+    import asyncio
+
+    from ..agent.session import Session
+    from . import view
+
+    subscribers, live = view.make_view(plain=plain, json_events=json_events)
+    session = Session(task, repo, cfg, subscribers=subscribers)
+    try:
+        with live:
+            outcome = asyncio.run(session.run())
+    except KeyboardInterrupt:
+        typer.echo(f"\ninterrupted; the run's record is in {session.out_dir}", err=True)
+        raise typer.Exit(130) from None
+    if not json_events:
+        view.print_summary(outcome, plain=plain)
+    return outcome
+
+
+def solve(
+    issue: Annotated[str, typer.Argument(help="The issue: text, a file's path, or - for stdin.")],
+    repo: Annotated[Path, typer.Option("--repo", help="The repository to work on.")] = Path("."),
+    model: ModelArg = None,
+    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,  # noqa: UP045
+    mode: ModeArg = None,
+    sandbox: SandboxArg = None,
+    out: OutArg = None,
+    plain: PlainArg = False,
+    json_events: JsonArg = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Apply the patch to your working tree at the end.")] = False,
+    carry: Annotated[bool, typer.Option("--carry/--no-carry", help="Bring your uncommitted changes into the agent's worktree.")] = True,
+    config: Annotated[Optional[Path], typer.Option("--config", help="A TOML config file.")] = None,  # noqa: UP045
+    max_turns: Annotated[Optional[int], typer.Option("--max-turns", min=1)] = None,  # noqa: UP045
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Dollars.")] = None,  # noqa: UP045
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds for the whole run.")] = None,  # noqa: UP045
+) -> None:
+    """Solve an issue in a repository, on a branch of its own."""
+    if not repo.is_dir():
+        fail(f"--repo {repo} is not a directory", EXIT_USAGE)
+    task = read_issue(issue)
+    cfg = build_config(
+        repo, config_file=config, model=model, api_base=api_base, mode=mode, sandbox=sandbox,
+        out=out, apply=apply or None, carry_changes=carry, max_turns=max_turns,
+        max_cost_usd=max_cost, timeout_s=timeout,
+    )
+    outcome = run_session(task, repo.resolve(), cfg, plain=plain, json_events=json_events)
+    raise typer.Exit(exit_code(outcome))
+
+
+def demo(
+    compare: Annotated[bool, typer.Option("--compare", help="Also run in sync mode and compare wall times.")] = False,
+    mode: ModeArg = None,
+    sandbox: Annotated[SandboxOpt, typer.Option("--sandbox", help="docker, local, or auto (docker when reachable).")] = SandboxOpt.auto,
+    plain: PlainArg = False,
+    json_events: JsonArg = False,
+    out: OutArg = None,
+) -> None:
+    """Fix a bug in a bundled example repository with the scripted model (no API key)."""
+    from ..examples import DEMO_ISSUE, DEMO_SCRIPT
+    from . import demo as demo_mod
+
+    task = DEMO_ISSUE.read_text(encoding="utf-8").strip()
+    runs = [mode or ModeOpt.async_] + ([ModeOpt.sync] if compare else [])
+    outcomes = []
+    for run_mode in runs:
+        repo = demo_mod.fresh_demo_repo()
+        cfg = build_config(
+            repo, model=f"scripted/{DEMO_SCRIPT}", mode=run_mode, sandbox=sandbox,
+            out=(out / run_mode.value) if out and compare else out,
+        )
+        if compare:
+            typer.echo(f"\n=== demo in {run_mode.value} mode ===")
+        outcomes.append(run_session(task, repo, cfg, plain=plain, json_events=json_events))
+    if compare:
+        demo_mod.print_comparison([m.value for m in runs], outcomes)
+    raise typer.Exit(max(exit_code(o) for o in outcomes))

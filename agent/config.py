@@ -1,0 +1,140 @@
+"""Configuration: defaults, then config files, then the environment, then the command line.
+
+Files, in order: ``$XDG_CONFIG_HOME/asyncfc-agent/config.toml`` (the user's), then
+``asyncfc.toml`` at the repository root (the project's). Top-level keys: ``model``,
+``api_base``, ``mode``; tables ``[agent]``, ``[executor]``, ``[tools]``, ``[model]``,
+``[sandbox]`` with the fields of the matching config class. ``ASYNCFC_MODEL`` overrides
+the model of the files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..tools.base import ToolsConfig
+from .executor import ExecutorConfig
+from .loop import AgentConfig, Mode
+from .model import ModelConfig
+
+
+class ConfigError(Exception):
+    """A config file or option that cannot be used."""
+
+
+@dataclass
+class SandboxSettings:
+    """Which sandbox, and the options passed to it."""
+
+    #: "docker", "local", or "auto" (docker when an engine is reachable, else local).
+    kind: str = "docker"
+    #: Options of the sandbox implementation (image, memory, network, ...).
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    tools: ToolsConfig = field(default_factory=ToolsConfig)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    #: Where result.json, trajectory.jsonl and patch.diff go (None: a new run folder).
+    out_dir: Path | None = None
+    #: Apply the patch to the user's working tree at the end.
+    apply: bool = False
+    #: Copy the user's uncommitted changes into the agent's worktree.
+    carry_changes: bool = True
+    #: Seconds the whole run may take (None: no limit).
+    timeout_s: float | None = None
+    #: Config files that were read, for the run record.
+    sources: list[str] = field(default_factory=list)
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "asyncfc-agent" / "config.toml"
+
+
+def load_config(repo: Path | None, explicit: Path | None = None) -> RunConfig:
+    cfg = RunConfig()
+    paths = [user_config_path()]
+    if repo is not None:
+        paths.append(repo / "asyncfc.toml")
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        paths.append(explicit)
+    for path in paths:
+        if path.is_file():
+            apply_file(cfg, path)
+            cfg.sources.append(str(path))
+    if model := os.environ.get("ASYNCFC_MODEL"):
+        cfg.model.model = model
+    return cfg
+
+
+def apply_file(cfg: RunConfig, path: Path) -> None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    apply_mapping(cfg, data, str(path))
+
+
+def apply_mapping(cfg: RunConfig, data: dict[str, Any], origin: str) -> None:
+    sections: dict[str, Any] = {
+        "agent": cfg.agent, "executor": cfg.executor, "tools": cfg.tools, "model": cfg.model,
+    }
+    for key, value in data.items():
+        if key in ("model", "api_base") and not isinstance(value, dict):
+            _set(cfg.model, key, value, origin)
+        elif key == "mode":
+            cfg.agent.mode = _mode(value, origin)
+        elif key == "sandbox":
+            _sandbox(cfg.sandbox, value, origin)
+        elif key in sections and isinstance(value, dict):
+            for k, v in value.items():
+                _set(sections[key], k, v, f"{origin} [{key}]")
+        else:
+            raise ConfigError(f"{origin}: unknown key {key!r}")
+
+
+def _mode(value: Any, origin: str) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise ConfigError(f"{origin}: mode must be async, parallel or sync, not {value!r}") from None
+
+
+def _sandbox(target: SandboxSettings, value: Any, origin: str) -> None:
+    if isinstance(value, str):
+        target.kind = value
+        return
+    if not isinstance(value, dict):
+        raise ConfigError(f"{origin}: sandbox must be a table or a name")
+    for k, v in value.items():
+        if k == "kind":
+            target.kind = str(v)
+        else:
+            target.options[k] = v
+
+
+def _set(obj: Any, key: str, value: Any, origin: str) -> None:
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    if key not in fields:
+        raise ConfigError(f"{origin}: unknown key {key!r} (known: {', '.join(fields)})")
+    current = getattr(obj, key)
+    if key == "mode":
+        value = _mode(value, origin)
+    elif isinstance(current, bool) and not isinstance(value, bool):
+        raise ConfigError(f"{origin}: {key} must be true or false")
+    elif isinstance(current, int | float) and not isinstance(current, bool):
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ConfigError(f"{origin}: {key} must be a number")
+        value = type(current)(value)
+    setattr(obj, key, value)

@@ -1,0 +1,220 @@
+"""One stream of typed, timestamped events.
+
+The executor and the loop publish; the TUI, the trajectory writer, the CI report and the
+benchmark subscribe. Subscribers are called synchronously in publish order and must be
+quick (no I/O that can block for long); a failing subscriber is dropped from the bus with
+a warning event rather than breaking the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class Event:
+    kind: ClassVar[str] = "event"
+    t: float = field(default=0.0, init=False)  # seconds since the run started
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"kind": self.kind, "t": round(self.t, 4)}
+        for f in dataclasses.fields(self):
+            if f.name != "t":
+                data[f.name] = getattr(self, f.name)
+        return data
+
+
+@dataclass
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    run_id: str
+    task: str
+    mode: str
+    model: str
+    sandbox: str
+    repo: str
+    workspace: str
+    branch: str | None = None
+
+
+@dataclass
+class RequestSent(Event):
+    kind: ClassVar[str] = "request_sent"
+    turn: int
+    messages: int
+
+
+@dataclass
+class FirstToken(Event):
+    kind: ClassVar[str] = "first_token"
+    turn: int
+
+
+@dataclass
+class TextDelta(Event):
+    kind: ClassVar[str] = "text"
+    turn: int
+    text: str
+
+
+@dataclass
+class CallClosed(Event):
+    """A tool call's arguments are complete in the stream (it can be dispatched)."""
+
+    kind: ClassVar[str] = "call_closed"
+    turn: int
+    call_id: str
+    name: str
+    arguments: str
+    future: str | None = None  # the future id when it is a repository tool call
+    error: str | None = None  # why the call cannot run (bad JSON, unknown tool)
+
+
+@dataclass
+class ResponseDone(Event):
+    kind: ClassVar[str] = "response_done"
+    turn: int
+    text: str
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    duration_s: float
+    finish_reason: str | None = None
+
+
+@dataclass
+class ModelRetry(Event):
+    kind: ClassVar[str] = "model_retry"
+    turn: int
+    attempt: int
+    delay_s: float
+    error: str
+
+
+@dataclass
+class FutureCreated(Event):
+    kind: ClassVar[str] = "future_created"
+    future: str
+    tool: str
+    args: dict[str, Any]
+    deps: list[str]
+    effects: str
+    turn: int
+
+
+@dataclass
+class FutureStarted(Event):
+    kind: ClassVar[str] = "future_started"
+    future: str
+    workspace_rev: int
+    snapshot: bool
+
+
+@dataclass
+class FutureOutput(Event):
+    kind: ClassVar[str] = "future_output"
+    future: str
+    text: str
+
+
+@dataclass
+class FutureResolved(Event):
+    """A future reached a final state. ``result`` is exactly what the model is given."""
+
+    kind: ClassVar[str] = "future_resolved"
+    future: str
+    tool: str
+    status: str
+    exit_code: int | None
+    duration_s: float
+    workspace_rev: int
+    result: str
+
+
+@dataclass
+class FutureDelivered(Event):
+    """The model was given a future's full result (``via``: inline, await, delivery)."""
+
+    kind: ClassVar[str] = "future_delivered"
+    future: str
+    via: str
+    turn: int
+
+
+@dataclass
+class HandleReturned(Event):
+    """A still-running future's handle was given as its call's result."""
+
+    kind: ClassVar[str] = "handle_returned"
+    future: str
+    turn: int
+
+
+@dataclass
+class WorkspaceEdited(Event):
+    kind: ClassVar[str] = "workspace_edited"
+    revision: int
+    paths: list[str]
+    future: str
+
+
+@dataclass
+class TurnEnded(Event):
+    kind: ClassVar[str] = "turn_ended"
+    turn: int
+    handles: int
+    results: int
+
+
+@dataclass
+class Notice(Event):
+    """Something the user should know (a warning, a gate re-prompt, a limit)."""
+
+    kind: ClassVar[str] = "notice"
+    level: str
+    message: str
+
+
+@dataclass
+class RunFinished(Event):
+    kind: ClassVar[str] = "run_finished"
+    status: str
+    exit_reason: str
+    wall_s: float
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    """Publishes events to subscribers, stamping each with the run's clock."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._t0 = clock()
+        self._subscribers: list[Subscriber] = []
+
+    def now(self) -> float:
+        """Seconds since the bus (the run) started."""
+        return self._clock() - self._t0
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+
+    def publish(self, event: Event) -> None:
+        event.t = self.now()
+        for fn in list(self._subscribers):
+            try:
+                fn(event)
+            except Exception as exc:  # a broken view must not break the run
+                self._subscribers.remove(fn)
+                self.publish(Notice("warning", f"event subscriber {fn!r} failed: {exc!r}"))

@@ -1,0 +1,395 @@
+"""The futures executor: every repository tool call runs as a future.
+
+It owns the futures, their states, dependencies (``${fN}`` references), per-path
+read/write ordering, snapshots for whole-workspace readers, timeouts, cancellation and a
+concurrency cap, all inside one task group. It publishes events and never prints.
+
+Ordering: a future waits for every earlier future whose effects conflict with its own to
+release its locks. A writer releases when it ends; a snapshot reader as soon as its
+snapshot is taken, so edits never wait for a test suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from pydantic import ValidationError
+
+from ..sandboxes.base import Sandbox, SandboxDied, SandboxError, Snapshot
+from ..tools.base import WHOLE, Effects, Tool, ToolContext, ToolResult, ToolsConfig
+from ..tools.errors import ToolError
+from ..tools.workspace import Workspace
+from . import protocol
+from .events import (
+    EventBus,
+    FutureCreated,
+    FutureOutput,
+    FutureResolved,
+    FutureStarted,
+    Notice,
+    WorkspaceEdited,
+)
+from .futures import Future, FutureState
+
+REF = re.compile(r"\$\{(f\d+)\}")
+SandboxFactory = Callable[[], Awaitable[Sandbox]]
+
+
+@dataclass
+class ExecutorConfig:
+    """Settings of the executor."""
+
+    #: Futures running at once, at most; more wait for a slot.
+    max_concurrency: int = 16
+    #: Seconds a future may run when its call gives no ``timeout_s``.
+    future_timeout_s: float = 900.0
+    #: Seconds added to a call's own ``timeout_s`` before the executor stops it, so a
+    #: tool that handles its timeout itself can report partial output first.
+    timeout_margin_s: float = 5.0
+    #: Seconds between two output events of one future (output is batched).
+    output_interval_s: float = 0.05
+
+
+class CallRejected(Exception):
+    """A call that cannot become a future at all (unknown id in a reference, cycle)."""
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        tools: dict[str, Tool[Any]],
+        sandbox: Sandbox,
+        workspace: Workspace,
+        bus: EventBus,
+        config: ExecutorConfig | None = None,
+        tools_config: ToolsConfig | None = None,
+        sandbox_factory: SandboxFactory | None = None,
+    ) -> None:
+        self.tools = tools
+        self.sandbox = sandbox
+        self.workspace = workspace
+        self.bus = bus
+        self.config = config or ExecutorConfig()
+        self.tools_config = tools_config or ToolsConfig()
+        self._sandbox_factory = sandbox_factory
+        self.futures: dict[str, Future] = {}
+        self._seq = 0
+        self._slots = asyncio.Semaphore(self.config.max_concurrency)
+        self._changed = asyncio.Event()  # replaced by a fresh one at every change
+        self._tg: asyncio.TaskGroup | None = None
+        self._pending_output: dict[str, list[str]] = {}
+        self._flush_handles: dict[str, asyncio.TimerHandle] = {}
+        self._sandbox_lock = asyncio.Lock()
+        self._closing = False
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self._tg = asyncio.TaskGroup()
+        await self._tg.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._closing = True
+        self.cancel_all("the run ended")
+        assert self._tg is not None
+        await self._tg.__aexit__(exc_type, exc, tb)
+        self._tg = None
+
+    # -- submitting ------------------------------------------------------------------
+
+    def next_id(self) -> str:
+        return f"f{self._seq + 1}"
+
+    def submit(self, tool_name: str, args: dict[str, Any], *, call_id: str, turn: int) -> Future:
+        """Create the future of a repository tool call and start driving it.
+
+        Always returns a future with the next id; a call that cannot run (bad arguments,
+        unknown reference, cycle) gets a future that is already failed, with the reason.
+        """
+        if self._tg is None:
+            raise RuntimeError("the executor is not running (use it as 'async with')")
+        tool = self.tools[tool_name]
+        self._seq += 1
+        fid = f"f{self._seq}"
+        deps = list(dict.fromkeys(REF.findall(_strings(args))))
+        effects, problem = self._effects(tool, args, fid, deps)
+        future = Future(
+            id=fid, tool=tool_name, args=args, deps=deps, effects=effects, turn=turn,
+            call_id=call_id, created_s=self.bus.now(), seq=self._seq,
+        )
+        self.futures[fid] = future
+        self.bus.publish(
+            FutureCreated(fid, tool_name, args, deps, effects.describe(), turn)
+        )
+        if problem is not None:
+            self._finish(future, FutureState.FAILED, error=problem)
+            return future
+        blockers = [
+            g for g in self.futures.values()
+            if g is not future and not g.released.is_set() and g.effects.conflicts(effects)
+        ]
+        future.task = self._tg.create_task(self._drive(future, tool, blockers), name=fid)
+        return future
+
+    def _effects(
+        self, tool: Tool[Any], args: dict[str, Any], fid: str, deps: list[str]
+    ) -> tuple[Effects, str | None]:
+        unknown = [d for d in deps if d not in self.futures and d != fid]
+        if fid in deps:
+            return Effects(), f"{fid} refers to its own result (${{{fid}}}): a cycle"
+        if unknown:
+            known = ", ".join(self.futures) or "none yet"
+            return Effects(), f"unknown future {', '.join(unknown)} (known: {known})"
+        try:
+            effects = tool.effects(tool.parse(args))
+        except (ValidationError, ToolError) as exc:
+            return Effects(), protocol.describe_error(tool.name, exc)
+        if deps:  # a path may come from a reference: widen it to the whole workspace
+            effects = Effects(
+                reads=frozenset(WHOLE if "${" in p else p for p in effects.reads),
+                writes=frozenset(WHOLE if "${" in p else p for p in effects.writes),
+                snapshot=effects.snapshot,
+            )
+        return effects, None
+
+    # -- driving one future ----------------------------------------------------------
+
+    async def _drive(self, future: Future, tool: Tool[Any], blockers: list[Future]) -> None:
+        state, error, result = FutureState.FAILED, "", None
+        try:
+            args = await self._resolve_args(future)
+            parsed = tool.parse(args)
+            for blocker in blockers:
+                await blocker.released.wait()
+            async with self._slots:
+                result = await self._run(future, tool, parsed)
+            state = FutureState.TIMED_OUT if result.meta.get("timed_out") else FutureState.RESOLVED
+            if state is FutureState.TIMED_OUT:
+                error = f"timed out after {self._timeout(tool, parsed):.0f} s"
+        except _DependencyFailed as exc:
+            error = str(exc)
+        except (ValidationError, ToolError) as exc:
+            error = protocol.describe_error(tool.name, exc)
+        except TimeoutError:
+            state, error = FutureState.TIMED_OUT, "timed out (stopped by the executor)"
+        except SandboxDied as exc:
+            error = f"the sandbox died: {exc}"
+            await self._replace_sandbox()
+        except SandboxError as exc:
+            error = f"sandbox error: {exc}"
+        except asyncio.CancelledError:
+            state = FutureState.CANCELLED
+            error = future.error or "cancelled"
+        except Exception as exc:  # a bug in a tool must not take the run down
+            error = f"internal error in {tool.name}: {exc!r}"
+        self._finish(future, state, error=error, result=result)
+
+    async def _resolve_args(self, future: Future) -> dict[str, Any]:
+        values: dict[str, str] = {}
+        for dep_id in future.deps:
+            dep = self.futures[dep_id]
+            await dep.done.wait()
+            if dep.state is not FutureState.RESOLVED or dep.result is None:
+                raise _DependencyFailed(
+                    f"dependency {dep_id} {dep.state.value}: {dep.error or 'no result'}"
+                )
+            values[dep_id] = dep.result.output
+        return _substitute(future.args, values) if values else future.args
+
+    async def _run(self, future: Future, tool: Tool[Any], parsed: Any) -> ToolResult:
+        future.state = FutureState.RUNNING
+        future.started_s = self.bus.now()
+        future.workspace_rev = self.workspace.revision
+        sandbox = self.sandbox
+        snapshot: Snapshot | None = None
+        try:
+            if future.effects.snapshot:
+                snapshot = await sandbox.snapshot(self.workspace.revision)
+            if snapshot is not None:
+                future.released.set()  # later writers may go on: the copy is taken
+            self.bus.publish(FutureStarted(future.id, future.workspace_rev, snapshot is not None))
+            ctx = ToolContext(
+                sandbox=sandbox,
+                workspace=self.workspace,
+                config=self.tools_config,
+                future_id=future.id,
+                snapshot=snapshot,
+                emit=lambda text: self._on_output(future, text),
+            )
+            async with asyncio.timeout(self._timeout(tool, parsed)):
+                result = await tool.run(ctx, parsed)
+        finally:
+            if snapshot is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(sandbox.remove_snapshot(snapshot))
+        if result.edited:
+            rev = self.workspace.record_edit(result.edited, future.id)
+            self.bus.publish(WorkspaceEdited(rev, sorted(set(result.edited)), future.id))
+        return result
+
+    def _timeout(self, tool: Tool[Any], parsed: Any) -> float:
+        own = getattr(parsed, "timeout_s", None)
+        if own:
+            return float(own) + self.config.timeout_margin_s
+        return self.config.future_timeout_s
+
+    async def _replace_sandbox(self) -> None:
+        """After the sandbox died under a future: a fresh one for the futures to come."""
+        if self._sandbox_factory is None or self._closing:
+            return
+        dead = self.sandbox
+        async with self._sandbox_lock:
+            if self.sandbox is not dead:
+                return  # another future already replaced it
+            with contextlib.suppress(Exception):
+                await dead.close()
+            try:
+                self.sandbox = await self._sandbox_factory()
+            except SandboxError as exc:
+                self.bus.publish(Notice("error", f"could not start a new sandbox: {exc}"))
+                return
+            self.bus.publish(Notice("warning", "the sandbox died; a new one was started"))
+
+    def _finish(
+        self,
+        future: Future,
+        state: FutureState,
+        *,
+        error: str = "",
+        result: ToolResult | None = None,
+    ) -> None:
+        self._flush_output(future.id)
+        future.state = state
+        future.error = error or None
+        future.result = result
+        future.ended_s = self.bus.now()
+        if future.started_s is None:
+            future.started_s = future.ended_s
+        if future.workspace_rev is None:
+            future.workspace_rev = self.workspace.revision
+        future.message = protocol.render_result(future, self.workspace, self.bus.now())
+        future.released.set()
+        future.done.set()
+        self.bus.publish(
+            FutureResolved(
+                future.id, future.tool, state.value,
+                result.exit_code if result is not None else None,
+                round(future.duration_s(self.bus.now()), 4), future.workspace_rev,
+                future.message,
+            )
+        )
+        self._notify()
+
+    # -- output ----------------------------------------------------------------------
+
+    def _on_output(self, future: Future, text: str) -> None:
+        future.add_output(text, self.tools_config.output_limit)
+        self._pending_output.setdefault(future.id, []).append(text)
+        if future.id not in self._flush_handles:
+            loop = asyncio.get_running_loop()
+            self._flush_handles[future.id] = loop.call_later(
+                self.config.output_interval_s, self._flush_output, future.id
+            )
+
+    def _flush_output(self, fid: str) -> None:
+        handle = self._flush_handles.pop(fid, None)
+        if handle is not None:
+            handle.cancel()
+        chunks = self._pending_output.pop(fid, None)
+        if chunks:
+            self.bus.publish(FutureOutput(fid, "".join(chunks)))
+
+    # -- waiting and cancelling ------------------------------------------------------
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def wait(
+        self, futures: Iterable[Future], *, mode: str = "all", timeout_s: float | None = None
+    ) -> bool:
+        """Wait until all (or any) of ``futures`` reach a final state; False on timeout."""
+        chosen = list(futures)
+        if not chosen:
+            return True
+
+        def ready() -> bool:
+            done = [f.done.is_set() for f in chosen]
+            return all(done) if mode == "all" else any(done)
+
+        try:
+            async with asyncio.timeout(timeout_s):
+                while not ready():
+                    await self._changed.wait()
+        except TimeoutError:
+            return ready()
+        return True
+
+    def cancel(self, fid: str, reason: str = "cancelled") -> bool:
+        """Cancel a future that has not ended; False when it already had."""
+        future = self.futures[fid]
+        if future.done.is_set() or future.task is None:
+            return False
+        future.error = reason
+        future.task.cancel()
+        return True
+
+    def cancel_all(self, reason: str) -> int:
+        return sum(self.cancel(fid, reason) for fid, f in self.futures.items() if not f.done.is_set())
+
+    async def drain(self, timeout_s: float = 5.0) -> None:
+        """Cancel everything that still runs and wait (bounded) for it to end."""
+        self.cancel_all("the run ended")
+        pending = [f for f in self.futures.values() if not f.done.is_set()]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                for f in pending:
+                    await f.done.wait()
+
+    def peek(self, future: Future) -> str:
+        """Output the model has not been shown yet (and mark it shown)."""
+        text = future.output_text()
+        new = text[future.peeked_chars :]
+        future.peeked_chars = len(text)
+        return new
+
+    def undelivered(self) -> list[Future]:
+        return [f for f in self.futures.values() if not f.delivered]
+
+
+class _DependencyFailed(Exception):
+    pass
+
+
+def _strings(value: Any) -> str:
+    """All string leaves of a JSON value, joined (to find references)."""
+    if isinstance(value, str):
+        return value + "\n"
+    if isinstance(value, dict):
+        return "".join(_strings(v) for v in value.values())
+    if isinstance(value, list):
+        return "".join(_strings(v) for v in value)
+    return ""
+
+
+def _substitute(value: Any, values: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return REF.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, values) for v in value]
+    return value

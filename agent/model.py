@@ -1,0 +1,260 @@
+"""The model adapter: litellm streaming with retries, and token and cost accounting.
+
+litellm is imported on first use (it takes well over a second), with the local cost map
+so that nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .assembler import StreamAssembler, ToolCall
+
+_litellm: Any = None
+
+
+def litellm_module() -> Any:
+    """litellm, imported once, with the scripted provider registered."""
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        from .scripted import PROVIDER, ScriptedLLM
+
+        litellm.suppress_debug_info = True
+        litellm.drop_params = True
+        providers = [p for p in litellm.custom_provider_map if p.get("provider") != PROVIDER]
+        litellm.custom_provider_map = [
+            *providers,
+            {"provider": PROVIDER, "custom_handler": ScriptedLLM()},
+        ]
+        _litellm = litellm
+    return _litellm
+
+
+class ModelError(Exception):
+    """The model could not be reached or answered badly, after retries."""
+
+
+@dataclass
+class ModelConfig:
+    """Which model, and how to talk to it."""
+
+    #: Any litellm model string ("openai/gpt-4.1", "ollama_chat/qwen3", "scripted/PATH").
+    model: str = "scripted/demo"
+    #: Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp server).
+    api_base: str | None = None
+    api_key: str | None = None
+    temperature: float | None = None
+    #: Attempts after the first on transient errors (rate limits, 5xx, timeouts).
+    max_retries: int = 4
+    #: First backoff delay in seconds; doubled each attempt, with jitter.
+    retry_base_s: float = 1.0
+    #: Seconds a request may take before it counts as a transient failure.
+    timeout_s: float = 600.0
+    #: Extra keyword arguments for litellm (a scripted profile goes in metadata).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scripted(self) -> bool:
+        return self.model.startswith("scripted/")
+
+
+@dataclass
+class Response:
+    text: str
+    calls: list[ToolCall]
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    finish_reason: str | None
+    duration_s: float
+    first_token_s: float | None
+
+    def message(self) -> dict[str, Any]:
+        msg: dict[str, Any] = {"role": "assistant", "content": self.text or None}
+        if self.calls:
+            msg["tool_calls"] = [c.as_message_part() for c in self.calls]
+        return msg
+
+
+@dataclass
+class StreamHooks:
+    on_first_token: Callable[[], None] = lambda: None
+    on_text: Callable[[str], None] = lambda _t: None
+    on_call: Callable[[ToolCall], None] = lambda _c: None
+    on_retry: Callable[[int, float, str], None] = lambda _a, _d, _e: None
+
+
+def _transient(exc: BaseException, litellm: Any) -> bool:
+    names = (
+        "RateLimitError", "APIConnectionError", "Timeout", "InternalServerError",
+        "ServiceUnavailableError", "BadGatewayError",
+    )
+    kinds = tuple(getattr(litellm, n) for n in names if hasattr(litellm, n))
+    return isinstance(exc, (kinds, TimeoutError | ConnectionError))
+
+
+class ModelClient:
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.cost_usd = 0.0
+        self.requests = 0
+
+    async def warm_up(self) -> None:
+        """Import litellm and stream one empty scripted response, so that the first real
+        request does not pay for litellm's lazy set-up (well over half a second)."""
+        litellm = await asyncio.to_thread(litellm_module)
+        with tempfile.TemporaryDirectory() as tmp:
+            script = Path(tmp) / "empty.yaml"
+            script.write_text("turns: []\n")
+            stream = await litellm.acompletion(
+                model=f"scripted/{script}", messages=[{"role": "user", "content": "-"}],
+                stream=True,
+            )
+            async for _chunk in stream:
+                pass
+
+    async def complete(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], hooks: StreamHooks
+    ) -> Response:
+        """One streamed response; transient failures before any output are retried."""
+        litellm = litellm_module()
+        attempt = 0
+        while True:
+            emitted = False
+
+            def mark(fn: Callable[..., None]) -> Callable[..., None]:
+                def wrapped(*a: Any) -> None:
+                    nonlocal emitted
+                    emitted = True
+                    fn(*a)
+
+                return wrapped
+
+            guarded = StreamHooks(
+                on_first_token=hooks.on_first_token,
+                on_text=mark(hooks.on_text),
+                on_call=mark(hooks.on_call),
+            )
+            try:
+                return await self._stream(litellm, messages, tools, guarded)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if emitted or attempt >= self.config.max_retries or not _transient(exc, litellm):
+                    raise ModelError(_describe(exc, self.config.model)) from exc
+                delay = self.config.retry_base_s * 2**attempt * (0.5 + random.random() / 2)
+                attempt += 1
+                hooks.on_retry(attempt, delay, _describe(exc, self.config.model))
+                await asyncio.sleep(delay)
+
+    async def _stream(
+        self,
+        litellm: Any,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        hooks: StreamHooks,
+    ) -> Response:
+        cfg = self.config
+        kwargs: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": messages,
+            "tools": tools or None,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "timeout": cfg.timeout_s,
+            **cfg.extra,
+        }
+        if cfg.api_base:
+            kwargs["api_base"] = cfg.api_base
+        if cfg.api_key:
+            kwargs["api_key"] = cfg.api_key
+        if cfg.temperature is not None:
+            kwargs["temperature"] = cfg.temperature
+        started = time.monotonic()
+        first: float | None = None
+        text: list[str] = []
+        finish: str | None = None
+        usage: Any = None
+        assembler = StreamAssembler()
+        self.requests += 1
+        stream = await litellm.acompletion(**kwargs)
+        async for chunk in stream:
+            if getattr(chunk, "usage", None):
+                usage = chunk.usage
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            delta = choice.delta
+            if first is None and (delta.content or delta.tool_calls):
+                first = time.monotonic() - started
+                hooks.on_first_token()
+            if delta.content:
+                text.append(delta.content)
+                hooks.on_text(delta.content)
+            for call in assembler.feed(delta.tool_calls):
+                hooks.on_call(call)
+            if choice.finish_reason:
+                finish = choice.finish_reason
+        for call in assembler.finish():
+            hooks.on_call(call)
+        content = "".join(text)
+        prompt, completion = self._usage(litellm, usage, messages, content, assembler.closed)
+        cost = self._cost(litellm, prompt, completion)
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
+        self.cost_usd += cost
+        return Response(
+            text=content,
+            calls=assembler.closed,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cost_usd=cost,
+            finish_reason=finish,
+            duration_s=time.monotonic() - started,
+            first_token_s=first,
+        )
+
+    def _usage(
+        self, litellm: Any, usage: Any, messages: list[dict[str, Any]], text: str,
+        calls: list[ToolCall],
+    ) -> tuple[int, int]:
+        if usage is not None and getattr(usage, "prompt_tokens", None) is not None:
+            return int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0)
+        # the provider sent no usage: estimate
+        try:
+            prompt = int(litellm.token_counter(model=self.config.model, messages=messages))
+        except Exception:
+            prompt = sum(len(str(m.get("content") or "")) for m in messages) // 4
+        out = len(text) + sum(len(c.name) + len(c.arguments) for c in calls)
+        return prompt, out // 4
+
+    def _cost(self, litellm: Any, prompt: int, completion: int) -> float:
+        if self.config.scripted:
+            return 0.0
+        try:
+            p, c = litellm.cost_per_token(
+                model=self.config.model, prompt_tokens=prompt, completion_tokens=completion
+            )
+            return float(p) + float(c)
+        except Exception:
+            return 0.0  # a model without a price in the map (local servers)
+
+
+def _describe(exc: BaseException, model: str) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"{model}: {type(exc).__name__}: {text}"

@@ -1,0 +1,182 @@
+"""What the model sees: results, handles, the control tools, deliveries, the system prompt.
+
+Everything here is plain functions of futures and the workspace, so the exact text the
+model is given can be tested, and the trajectory records it as is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..tools.base import paths_overlap
+from ..tools.workspace import Workspace
+from .futures import Future, FutureState
+
+AWAIT = "await_futures"
+CANCEL = "cancel_future"
+CONTROL_TOOLS = frozenset({AWAIT, CANCEL})
+#: Call ids of the synthetic ``await_futures`` calls that deliver results before a request.
+DELIVERY_ID_PREFIX = "deliver_"
+
+SYSTEM_PROMPT = """\
+You are a software engineer working in a repository through tools. Solve the task, verify \
+the fix with the tests, then answer with a short summary and no tool calls.
+
+Tool calls run as futures. A call that finishes quickly returns its result. A call still \
+running (a test suite, a build) returns a handle such as {"future": "f3", "status": \
+"running"}; do not wait for it: keep reading and editing. Its result is delivered to you \
+as an await_futures result as soon as it resolves. Call await_futures to block until \
+futures resolve (timeout_s=0 only peeks at their new output) and cancel_future to stop one.
+
+Write ${f3} inside a string argument to use the output of future f3: the call then waits \
+for f3 and runs after it. Calls that touch the same files keep their order; tests and \
+builds run on a snapshot of the workspace taken when you call them, and each result names \
+the workspace revision it ran on and the files edited since then (a stale result).
+"""
+
+
+def control_schemas() -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": AWAIT,
+                "description": (
+                    "Block until futures resolve and return their results. No ids: every "
+                    "future whose result you have not seen. mode 'any' returns when the "
+                    "first resolves. timeout_s=0 returns at once with the state and new "
+                    "output of each (a peek)."
+                ),
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "ids": {"type": "array", "items": {"type": "string"}},
+                        "mode": {"type": "string", "enum": ["all", "any"], "default": "all"},
+                        "timeout_s": {"type": "number", "default": 600},
+                    },
+                },
+            },
+        },
+        {
+            "type": "function",
+            "function": {
+                "name": CANCEL,
+                "description": "Cancel a running or waiting future (its process tree is killed).",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string"}},
+                    "required": ["id"],
+                },
+            },
+        },
+    ]
+
+
+def describe_error(tool: str, exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "arguments"
+            problems.append(f"{where}: {err['msg']}")
+        return f"invalid arguments for {tool}: " + "; ".join(problems)
+    return str(exc)
+
+
+def stale_paths(future: Future, workspace: Workspace) -> list[str]:
+    """Paths the future read that were edited after the revision it ran on."""
+    if future.workspace_rev is None:
+        return []
+    edited = {
+        p
+        for e in workspace.edits
+        if e.revision > future.workspace_rev and e.by != future.id
+        for p in e.paths
+    }
+    return sorted(p for p in edited if any(paths_overlap(p, r) for r in future.effects.reads))
+
+
+def header(future: Future, workspace: Workspace, now: float) -> str:
+    """The first line of a result: which future, how it ended, on which revision."""
+    parts = [future.state.value]
+    result = future.result
+    if result is not None and result.exit_code is not None:
+        parts.append(f"exit {result.exit_code}")
+    if future.started_s is not None and future.state is not FutureState.PENDING:
+        parts.append(f"{future.duration_s(now):.1f} s")
+    if future.workspace_rev is not None and future.state is not FutureState.FAILED:
+        parts.append(f"ran on rev {future.workspace_rev}")
+    stale = stale_paths(future, workspace)
+    future.stale_paths = stale
+    line = f"[{future.id} {future.tool}: {', '.join(parts)}"
+    if stale:
+        line += f"; edited since: {', '.join(stale)} (this result may be stale)"
+    return line + "]"
+
+
+def render_result(future: Future, workspace: Workspace, now: float) -> str:
+    """A final future as the model reads it."""
+    head = header(future, workspace, now)
+    if future.state is FutureState.RESOLVED and future.result is not None:
+        return f"{head}\n{future.result.output}".rstrip()
+    body = future.error or future.state.value
+    partial = future.result.output if future.result is not None else future.output_text()
+    if partial.strip():
+        body += f"\npartial output:\n{partial}"
+    return f"{head}\n{body}".rstrip()
+
+
+def render_handle(future: Future, now: float, note: str | None = None) -> str:
+    """A still-running (or waiting) future, as the result of its call."""
+    handle: dict[str, Any] = {
+        "future": future.id,
+        "status": "waiting" if future.state is FutureState.PENDING else future.state.value,
+        "tool": future.tool,
+        "elapsed_s": round(future.duration_s(now), 1),
+    }
+    if future.workspace_rev is not None:
+        handle["workspace"] = f"rev {future.workspace_rev}"
+    if future.state is FutureState.PENDING and future.deps:
+        handle["waiting_for"] = future.deps
+    handle["note"] = note or (
+        f"still running; its result is delivered when it resolves. Keep working; "
+        f"await_futures blocks on it and ${{{future.id}}} uses its output in a later call."
+    )
+    return json.dumps(handle)
+
+
+def render_progress(future: Future, new_output: str, now: float) -> str:
+    """A future that has not ended, for a peek or an await that timed out."""
+    state = "waiting" if future.state is FutureState.PENDING else future.state.value
+    head = f"[{future.id} {future.tool}: {state}, {future.duration_s(now):.1f} s so far]"
+    if new_output.strip():
+        return f"{head}\nnew output:\n{new_output}".rstrip()
+    return f"{head} no new output"
+
+
+def delivery_call(ids: list[str], n: int) -> dict[str, Any]:
+    """The synthetic assistant message whose result delivers resolved futures."""
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": f"{DELIVERY_ID_PREFIX}{n}",
+                "type": "function",
+                "function": {"name": AWAIT, "arguments": json.dumps({"ids": ids})},
+            }
+        ],
+    }
+
+
+def tool_message(call_id: str, name: str, content: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "name": name, "content": content}
+
+
+def gate_message(count: int) -> str:
+    return (
+        f"{count} future(s) were still running when you answered; their results are above. "
+        "If they change your answer, continue working; otherwise give your final answer again."
+    )

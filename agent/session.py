@@ -1,0 +1,296 @@
+"""One run of ``solve``: wire the parts, run the loop, and leave a complete record.
+
+Whatever ends the run (an answer, a limit, an error, Ctrl-C), the agent's changes are
+committed on its branch, the patch and ``result.json`` are written, the sandbox is closed
+and the worktree removed. The user's tree is only written with ``apply``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..sandboxes.base import Sandbox, SandboxError
+from ..tools import load_tools
+from ..tools.workspace import Workspace
+from . import workarea
+from .config import RunConfig
+from .events import Event, EventBus, Notice, RunFinished, RunStarted
+from .executor import Executor
+from .futures import Future, FutureState
+from .loop import Agent, Finished, LimitReached
+from .model import ModelClient, ModelError
+from .trajectory import TrajectoryWriter
+
+SandboxOpener = Callable[[str, Path, str, dict[str, Any]], Sandbox]
+
+
+@dataclass
+class RunOutcome:
+    status: str  # solved, unsolved, error
+    exit_reason: str
+    out_dir: Path
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def open_sandbox(kind: str, workspace: Path, session_id: str, options: dict[str, Any]) -> Sandbox:
+    """A sandbox of ``kind`` over ``workspace`` (not started); "auto" picks docker when usable."""
+    from ..sandboxes.config import SandboxConfig, SandboxConfigError
+    from ..sandboxes.factory import make_sandbox
+
+    try:
+        config = SandboxConfig.from_mapping(options)
+    except SandboxConfigError as exc:
+        raise SandboxError(str(exc)) from None
+    if kind == "auto":
+        kind = "docker" if docker_usable(config) else "local"
+    return make_sandbox(kind, workspace, session_id=session_id, config=config)
+
+
+def docker_usable(config: Any) -> bool:
+    """Whether an engine answers and has the sandbox image."""
+    from ..sandboxes import engine, image
+
+    try:
+        client = engine.connect(config.docker_host)
+        return bool(engine.image_present(client, config.image or image.default_image()))
+    except Exception:
+        return False
+
+
+def test_verdict(executor: Executor) -> dict[str, Any]:
+    """The latest test run, and whether it passed on the final workspace revision."""
+    runs = [f for f in executor.futures.values() if f.tool == "run_tests"]
+    if not runs:
+        return {"future": None, "passed": False, "on_final_revision": False}
+    last = max(runs, key=lambda f: f.seq)
+    passed = last.state is FutureState.RESOLVED and last.result is not None and last.result.exit_code == 0
+    return {
+        "future": last.id,
+        "passed": passed,
+        "on_final_revision": last.workspace_rev == executor.workspace.revision,
+    }
+
+
+def future_record(f: Future, final_rev: int, workspace: Workspace) -> dict[str, Any]:
+    from .protocol import stale_paths
+
+    return {
+        "id": f.id,
+        "tool": f.tool,
+        "args": f.args,
+        "deps": f.deps,
+        "status": f.state.value,
+        "exit_code": f.result.exit_code if f.result is not None else None,
+        "started_s": None if f.started_s is None else round(f.started_s, 4),
+        "ended_s": None if f.ended_s is None else round(f.ended_s, 4),
+        "duration_s": round((f.ended_s or 0) - (f.started_s or 0), 4) if f.ended_s else None,
+        "workspace_rev": f.workspace_rev,
+        "stale": bool(stale_paths(f, workspace)),
+        "delivered": f.delivered,
+        "delivered_via": f.delivered_via,
+        "error": f.error,
+    }
+
+
+class Session:
+    """The parts of one run; ``run`` drives them and returns the outcome."""
+
+    def __init__(
+        self,
+        task: str,
+        repo: Path,
+        config: RunConfig,
+        *,
+        subscribers: list[Callable[[Event], None]] | None = None,
+        opener: SandboxOpener = open_sandbox,
+        run_id: str | None = None,
+    ) -> None:
+        self.task = task
+        self.repo = repo
+        self.config = config
+        self.run_id = run_id or new_run_id()
+        self.out_dir = config.out_dir or workarea.data_dir() / "runs" / self.run_id
+        self.bus = EventBus()
+        self._subscribers = subscribers or []
+        self._opener = opener
+        self.area: workarea.WorkArea | None = None
+        self.sandbox: Sandbox | None = None
+        self.executor: Executor | None = None
+        self.agent: Agent | None = None
+        self.model = ModelClient(config.model)
+        self._started = time.monotonic()
+        self._loop_started: float | None = None
+
+    async def run(self) -> RunOutcome:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        writer = TrajectoryWriter(self.out_dir / "trajectory.jsonl")
+        self.bus.subscribe(writer)
+        for fn in self._subscribers:
+            self.bus.subscribe(fn)
+        status, reason, error = "error", "error", None
+        try:
+            status, reason = await self._run()
+        except Finished as exc:  # pragma: no cover - _run handles these
+            status, reason = "unsolved", exc.reason
+        except ModelError as exc:
+            error, reason = str(exc), "model_error"
+        except (SandboxError, workarea.WorkAreaError) as exc:
+            error, reason = str(exc), "sandbox_error" if isinstance(exc, SandboxError) else "repository_error"
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            error, reason = "interrupted by the user", "interrupted"
+            raise
+        except Exception as exc:
+            error, reason = f"{type(exc).__name__}: {exc}", "error"
+            raise
+        finally:
+            outcome = await asyncio.shield(self._wrap_up(status, reason, error))
+            writer.close()
+        return outcome
+
+    async def _run(self) -> tuple[str, str]:
+        cfg = self.config
+        slug = workarea.slugify(self.task)
+        self.area = await asyncio.to_thread(
+            workarea.prepare, self.repo, run_id=self.run_id, slug=slug,
+            carry_changes=cfg.carry_changes,
+        )
+        self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)
+        await asyncio.gather(self.sandbox.start(), self.model.warm_up())
+        workspace = Workspace(self.area.path, file_owner=self.sandbox.file_owner)
+        self.bus.publish(
+            RunStarted(self.run_id, self.task, cfg.agent.mode.value, cfg.model.model,
+                       self.sandbox.kind, str(self.area.source), str(self.area.path),
+                       self.area.branch)
+        )
+        if self.sandbox.kind == "local":
+            from ..sandboxes.local import WARNING
+
+            self.bus.publish(Notice("warning", WARNING))
+
+        async def fresh_sandbox() -> Sandbox:
+            assert self.area is not None
+            box = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)
+            await box.start()
+            return box
+
+        self.executor = Executor(
+            tools=load_tools(), sandbox=self.sandbox, workspace=workspace, bus=self.bus,
+            config=cfg.executor, tools_config=cfg.tools, sandbox_factory=fresh_sandbox,
+        )
+        async with self.executor:
+            self.agent = Agent(model=self.model, executor=self.executor, bus=self.bus, config=cfg.agent)
+            self._loop_started = time.monotonic()
+            try:
+                async with asyncio.timeout(cfg.timeout_s):
+                    await self.agent.run(self.task)
+            except LimitReached as exc:
+                self.bus.publish(Notice("warning", f"limit reached: {exc}"))
+                return "unsolved", exc.reason
+            except Finished as exc:
+                verdict = test_verdict(self.executor)
+                solved = verdict["passed"] and verdict["on_final_revision"]
+                return ("solved" if solved else "unsolved"), exc.reason
+            except TimeoutError:
+                self.bus.publish(Notice("warning", f"the run took longer than {cfg.timeout_s} s"))
+                return "unsolved", "timeout"
+        raise AssertionError("the agent loop ended without a reason")  # pragma: no cover
+
+    async def _wrap_up(self, status: str, reason: str, error: str | None) -> RunOutcome:
+        """Commit, write the patch and result.json, close the sandbox, remove the worktree."""
+        result: dict[str, Any] = {}
+        try:
+            if self.executor is not None:
+                await self.executor.drain()
+            result = self._result(status, reason, error)
+            if self.area is not None:
+                result.update(await asyncio.to_thread(self._save_work))
+                if self.config.apply and status != "error" and result.get("patch_bytes"):
+                    try:
+                        await asyncio.to_thread(
+                            workarea.apply_patch, self.area, Path(result["patch_file"])
+                        )
+                        result["applied"] = True
+                    except workarea.WorkAreaError as exc:
+                        result["applied"] = False
+                        result["apply_error"] = str(exc)
+                        self.bus.publish(Notice("error", str(exc)))
+        finally:
+            boxes = [self.sandbox, self.executor.sandbox if self.executor else None]
+            for box in {id(b): b for b in boxes if b is not None}.values():
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(15):
+                        await box.close()
+            if self.area is not None:
+                await asyncio.to_thread(self.area.remove)
+            now = time.monotonic()
+            result["wall_s"] = round(now - self._started, 3)
+            result["loop_s"] = round(now - self._loop_started, 3) if self._loop_started else None
+            (self.out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+            self.bus.publish(RunFinished(status, reason, result["wall_s"], _summary(result)))
+        return RunOutcome(status, reason, self.out_dir, result)
+
+    def _save_work(self) -> dict[str, Any]:
+        assert self.area is not None
+        patch = self.area.patch()
+        patch_file = self.out_dir / "patch.diff"
+        patch_file.write_text(patch)
+        title = self.task.strip().splitlines()[0][:72] if self.task.strip() else "task"
+        commit = self.area.commit(f"asyncfc-agent: {title}\n\nRun {self.run_id}.") if patch else None
+        return {
+            "branch": self.area.branch if (self.area.is_git and commit) else None,
+            "commit": commit if self.area.is_git else None,
+            "patch_file": str(patch_file),
+            "patch_bytes": len(patch.encode()),
+            "files_changed": self.area.changed_files() if patch else [],
+        }
+
+    def _result(self, status: str, reason: str, error: str | None) -> dict[str, Any]:
+        cfg = self.config
+        ex = self.executor
+        futures = list(ex.futures.values()) if ex is not None else []
+        final_rev = ex.workspace.revision if ex is not None else 0
+        return {
+            "run_id": self.run_id,
+            "status": status,
+            "exit_reason": reason,
+            "error": error,
+            "task": self.task,
+            "mode": cfg.agent.mode.value,
+            "model": cfg.model.model,
+            "sandbox": self.sandbox.kind if self.sandbox is not None else cfg.sandbox.kind,
+            "repo": str(self.repo.resolve()),
+            "wall_s": None,
+            "model_s": round(self.agent.model_s, 4) if self.agent else 0.0,
+            "tool_s": round(sum((f.ended_s or 0) - (f.started_s or 0) for f in futures if f.ended_s), 4),
+            "turns": self.agent.turn if self.agent else 0,
+            "tokens": {
+                "prompt": self.model.prompt_tokens,
+                "completion": self.model.completion_tokens,
+                "total": self.model.prompt_tokens + self.model.completion_tokens,
+            },
+            "cost_usd": round(self.model.cost_usd, 6),
+            "final_answer": self.agent.final_text if self.agent else "",
+            "workspace_revision": final_rev,
+            "tests": test_verdict(ex) if ex is not None else None,
+            "futures": [future_record(f, final_rev, ex.workspace) for f in futures] if ex else [],
+            "out_dir": str(self.out_dir),
+            "config_files": cfg.sources,
+        }
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    keys = ("status", "exit_reason", "branch", "commit", "patch_file", "patch_bytes", "turns",
+            "model_s", "tool_s", "cost_usd", "error")
+    return {k: result.get(k) for k in keys}

@@ -1,0 +1,60 @@
+"""The plain line log of a run: one line per event worth a line, for logs and pipes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from ..agent.events import Event
+
+
+def short_args(args: dict[str, Any], limit: int = 60) -> str:
+    text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class PlainLog:
+    """Writes a line for each event of note; model text is written when a response ends."""
+
+    def __init__(self, out: TextIO | None = None, *, show_output: bool = False) -> None:
+        self.out = out or sys.stdout
+        self.show_output = show_output
+
+    def __call__(self, event: Event) -> None:
+        line = self.format(event.to_dict())
+        if line is not None:
+            print(f"{event.t:7.2f}  {line}", file=self.out, flush=True)
+
+    def format(self, e: dict[str, Any]) -> str | None:
+        kind = e["kind"]
+        if kind == "run_started":
+            return (f"run {e['run_id']}: mode {e['mode']}, model {e['model']}, "
+                    f"sandbox {e['sandbox']}, branch {e['branch'] or '-'}")
+        if kind == "response_done":
+            text = " ".join(e["text"].split())
+            calls = f" ({e['calls']} call{'s' if e['calls'] != 1 else ''})" if e["calls"] else ""
+            return f"[turn {e['turn']}] {text or '(no text)'}{calls}"
+        if kind == "call_closed" and e["error"]:
+            return f"call {e['name']} rejected: {e['error']}"
+        if kind == "future_created":
+            return f"{e['future']} {e['tool']}({short_args(e['args'])})"
+        if kind == "future_resolved":
+            exit_code = f" exit {e['exit_code']}" if e["exit_code"] is not None else ""
+            head = f"{e['future']} {e['status']}{exit_code} in {e['duration_s']:.2f} s (rev {e['workspace_rev']})"
+            if e["status"] != "resolved":
+                head += ": " + e["result"].split("\n", 1)[-1].splitlines()[0][:100]
+            return head
+        if kind == "future_output" and self.show_output:
+            return f"{e['future']} | {e['text'].rstrip()[-200:]}"
+        if kind == "handle_returned":
+            return f"{e['future']} still running: handle returned, the model goes on"
+        if kind == "workspace_edited":
+            return f"rev {e['revision']}: {', '.join(e['paths'])} edited by {e['future']}"
+        if kind == "model_retry":
+            return f"model error, retry {e['attempt']} in {e['delay_s']} s: {e['error']}"
+        if kind == "notice":
+            return f"{e['level']}: {e['message']}"
+        if kind == "run_finished":
+            return f"finished: {e['status']} ({e['exit_reason']}) in {e['wall_s']:.2f} s"
+        return None
