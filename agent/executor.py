@@ -105,8 +105,10 @@ class Executor:
         self._closing = True
         self.cancel_all("the run ended")
         assert self._tg is not None
-        await self._tg.__aexit__(exc_type, exc, tb)
-        self._tg = None
+        tg, self._tg = self._tg, None
+        # The body's own exception propagates as it is (not wrapped in a group): the task
+        # group only has to wait for the futures, which never raise, to end.
+        await tg.__aexit__(None, None, None)
 
     # -- submitting ------------------------------------------------------------------
 
@@ -276,8 +278,6 @@ class Executor:
         future.error = error or None
         future.result = result
         future.ended_s = self.bus.now()
-        if future.started_s is None:
-            future.started_s = future.ended_s
         if future.workspace_rev is None:
             future.workspace_rev = self.workspace.revision
         future.message = protocol.render_result(future, self.workspace, self.bus.now())

@@ -112,6 +112,10 @@ class ModelClient:
         self.cost_usd = 0.0
         self.requests = 0
 
+    def _retries(self) -> int:
+        # the scripted model never fails for a passing reason: retrying would only delay
+        return 0 if self.config.scripted else self.config.max_retries
+
     async def warm_up(self) -> None:
         """Import litellm and stream one empty scripted response, so that the first real
         request does not pay for litellm's lazy set-up (well over half a second)."""
@@ -153,7 +157,7 @@ class ModelClient:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if emitted or attempt >= self.config.max_retries or not _transient(exc, litellm):
+                if emitted or attempt >= self._retries() or not _transient(exc, litellm):
                     raise ModelError(_describe(exc, self.config.model)) from exc
                 delay = self.config.retry_base_s * 2**attempt * (0.5 + random.random() / 2)
                 attempt += 1

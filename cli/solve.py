@@ -91,6 +91,12 @@ def build_config(
         script = Path(cfg.model.model.removeprefix("scripted/")).expanduser()
         if not script.is_file():
             fail(f"script {script} does not exist (model {cfg.model.model})", EXIT_USAGE)
+        from ..agent.script import ScriptError, load_script
+
+        try:
+            load_script(script)
+        except ScriptError as exc:
+            fail(str(exc), EXIT_USAGE)
         cfg.model.model = f"scripted/{script.resolve()}"
     return cfg
 

@@ -1,0 +1,252 @@
+"""``asyncfc-agent solve`` end to end: a real git repository, the real CLI in a subprocess,
+the scripted model through litellm, the local sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+BUGGY = "def add(a, b):\n    return a - b\n"
+TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+FIX_SCRIPT: dict[str, Any] = {
+    "turns": [
+        {"text": "Run the tests and read the code.",
+         "tool_calls": [{"name": "run_tests", "args": {}},
+                        {"name": "read_file", "args": {"path": "calc.py"}}]},
+        {"tool_calls": [{"name": "edit_file",
+                         "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}}]},
+        {"tool_calls": [{"name": "run_tests", "args": {}}]},
+        {"tool_calls": [{"name": "await_futures", "args": {}}]},
+        {"text": "add() adds now."},
+    ]
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "calc"
+    root.mkdir()
+    (root / "calc.py").write_text(BUGGY)
+    (root / "test_calc.py").write_text(TESTS)
+    (root / "pytest.ini").write_text("[pytest]\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return root
+
+
+def write_script(tmp_path: Path, script: dict[str, Any], name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(script))
+    return path
+
+
+def solve_cmd(repo: Path, script: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "asyncfc_agent.cli", "solve", "Fix add()", "--repo", str(repo),
+            "--model", f"scripted/{script}", "--sandbox", "local", "--plain",
+            "--out", str(out), *extra]
+
+
+def run_solve(repo: Path, script: Path, out: Path, home: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ASYNCFC_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run(solve_cmd(repo, script, out, *extra), capture_output=True, text=True,
+                          env=env, timeout=180)
+
+
+def tree_state(repo: Path) -> tuple[str, str, str]:
+    return git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), (repo / "calc.py").read_text()
+
+
+def test_solve_fixes_on_a_branch_and_leaves_the_tree_alone(repo: Path, tmp_path: Path, home: Path) -> None:
+    before = tree_state(repo)
+    out = tmp_path / "out"
+    proc = run_solve(repo, write_script(tmp_path, FIX_SCRIPT), out, home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert tree_state(repo) == before
+    result = json.loads((out / "result.json").read_text())
+    for key in ("status", "mode", "model", "sandbox", "wall_s", "model_s", "tool_s", "turns",
+                "tokens", "cost_usd", "branch", "commit", "patch_file", "futures"):
+        assert key in result, key
+    assert result["status"] == "solved" and result["mode"] == "async"
+    assert result["sandbox"] == "local" and result["turns"] == 5
+    assert result["tests"] == {"future": "f4", "passed": True, "on_final_revision": True}
+    assert [f["id"] for f in result["futures"]] == ["f1", "f2", "f3", "f4"]
+    first = result["futures"][0]
+    assert first["status"] == "resolved" and first["exit_code"] == 1 and first["stale"] is True
+    assert {"id", "tool", "args", "status", "started_s", "ended_s", "workspace_rev", "stale"} <= set(first)
+    branch = result["branch"]
+    assert branch == "asyncfc/fix-add"
+    assert git(repo, "rev-parse", branch).strip() == result["commit"]
+    assert "a + b" in git(repo, "show", f"{branch}:calc.py")
+    patch = (out / "patch.diff").read_text()
+    assert "-    return a - b" in patch and "+    return a + b" in patch
+    events = [json.loads(line) for line in (out / "trajectory.jsonl").read_text().splitlines()]
+    kinds = {e["kind"] for e in events}
+    assert {"run_started", "request_sent", "first_token", "call_closed", "future_created",
+            "future_started", "future_resolved", "future_delivered", "turn_ended",
+            "run_finished"} <= kinds
+    resolved = {e["future"]: e["result"] for e in events if e["kind"] == "future_resolved"}
+    assert resolved["f4"].startswith("[f4 run_tests: resolved, exit 0")
+    assert not (home / "worktrees" / result["run_id"]).exists()
+    assert "finished: solved" in proc.stdout
+
+
+def test_same_patch_in_every_mode(repo: Path, tmp_path: Path, home: Path) -> None:
+    script = write_script(tmp_path, FIX_SCRIPT)
+    patches = {}
+    for mode in ("async", "parallel", "sync"):
+        out = tmp_path / f"out-{mode}"
+        proc = run_solve(repo, script, out, home, "--mode", mode)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        patches[mode] = (out / "patch.diff").read_text()
+        assert json.loads((out / "result.json").read_text())["mode"] == mode
+    assert patches["async"] == patches["parallel"] == patches["sync"] != ""
+    branches = git(repo, "branch", "--list", "asyncfc/*").split()
+    assert sorted(branches) == ["asyncfc/fix-add", "asyncfc/fix-add-2", "asyncfc/fix-add-3"]
+
+
+def test_uncommitted_changes_are_carried_over_and_kept(repo: Path, tmp_path: Path, home: Path) -> None:
+    (repo / "notes.txt").write_text("mine\n")  # untracked
+    (repo / "test_calc.py").write_text(TESTS + "\n\ndef test_more():\n    assert add(1, 1) == 2\n")
+    before = tree_state(repo)
+    out = tmp_path / "out"
+    proc = run_solve(repo, write_script(tmp_path, FIX_SCRIPT), out, home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert tree_state(repo) == before and (repo / "notes.txt").read_text() == "mine\n"
+    patch = (out / "patch.diff").read_text()
+    assert "calc.py" in patch and "test_more" not in patch and "notes.txt" not in patch
+    branch = json.loads((out / "result.json").read_text())["branch"]
+    assert "test_more" in git(repo, "show", f"{branch}:test_calc.py")
+
+
+def test_apply_writes_the_patch_to_the_tree(repo: Path, tmp_path: Path, home: Path) -> None:
+    out = tmp_path / "out"
+    proc = run_solve(repo, write_script(tmp_path, FIX_SCRIPT), out, home, "--apply")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (repo / "calc.py").read_text() == BUGGY.replace("a - b", "a + b")
+    assert json.loads((out / "result.json").read_text())["applied"] is True
+
+
+def test_a_directory_without_git_is_worked_on_a_copy(tmp_path: Path, home: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "calc.py").write_text(BUGGY)
+    (plain / "test_calc.py").write_text(TESTS)
+    (plain / "pytest.ini").write_text("[pytest]\n")
+    out = tmp_path / "out"
+    proc = run_solve(plain, write_script(tmp_path, FIX_SCRIPT), out, home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (plain / "calc.py").read_text() == BUGGY
+    assert not (plain / ".git").exists()
+    result = json.loads((out / "result.json").read_text())
+    assert result["branch"] is None and result["status"] == "solved"
+    assert "+    return a + b" in (out / "patch.diff").read_text()
+
+
+def test_unsolved_when_the_last_tests_fail(repo: Path, tmp_path: Path, home: Path) -> None:
+    script = {"turns": [{"tool_calls": [{"name": "run_tests", "args": {}}]},
+                        {"tool_calls": [{"name": "await_futures", "args": {}}]},
+                        {"text": "I give up."}]}
+    out = tmp_path / "out"
+    proc = run_solve(repo, write_script(tmp_path, script), out, home)
+    assert proc.returncode == 1
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "unsolved" and result["exit_reason"] == "submitted"
+    assert result["branch"] is None and (out / "patch.diff").read_text() == ""
+
+
+def test_bad_input_gives_a_clear_error(repo: Path, tmp_path: Path, home: Path) -> None:
+    proc = run_solve(repo, tmp_path / "missing.yaml", tmp_path / "out", home)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("turns: [{tool_calls: [{args: {}}]}]\n")
+    proc = run_solve(repo, bad, tmp_path / "out2", home)
+    assert proc.returncode == 2
+    assert "turns.0.tool_calls.0.name: Field required" in proc.stderr
+    proc = run_solve(repo, write_script(tmp_path, FIX_SCRIPT), tmp_path / "out3", home,
+                     "--mode", "eventually")
+    assert proc.returncode == 2 and "eventually" in proc.stderr
+
+
+def test_a_model_that_fails_mid_run_is_an_infrastructure_error(
+    repo: Path, tmp_path: Path, home: Path
+) -> None:
+    script = write_script(tmp_path, {**FIX_SCRIPT, "profile": {"ttft_s": 1.0}})
+    out = tmp_path / "out"
+    env = {**os.environ, "ASYNCFC_HOME": str(home)}
+    cmd = solve_cmd(repo, script, out)
+    # the script is broken after the run has started: the model fails on its next turn
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "trajectory.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    script.write_text("turns: not a list\n")
+    stdout, stderr = proc.communicate(timeout=120)
+    result = json.loads((out / "result.json").read_text())
+    assert proc.returncode == 3, stdout + stderr
+    assert result["exit_reason"] == "model_error" and "turns" in result["error"]
+    assert tree_state(repo)[2] == BUGGY
+
+
+def test_ctrl_c_stops_everything_and_keeps_the_record(repo: Path, tmp_path: Path, home: Path) -> None:
+    marker = tmp_path / "survivor"
+    (repo / "test_slow.py").write_text(
+        "import subprocess, time\n\n"
+        "def test_slow():\n"
+        f"    subprocess.Popen(['sh', '-c', 'sleep 3; touch {marker}'])\n"
+        "    time.sleep(60)\n"
+    )
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "slow")
+    before = tree_state(repo)
+    script = {"turns": [{"tool_calls": [{"name": "run_tests", "args": {}}]},
+                        {"tool_calls": [{"name": "await_futures", "args": {}}]},
+                        {"text": "never reached"}]}
+    out = tmp_path / "out"
+    env = {**os.environ, "ASYNCFC_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    proc = subprocess.Popen(solve_cmd(repo, write_script(tmp_path, script), out), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    trajectory = out / "trajectory.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if trajectory.exists() and '"future_started"' in trajectory.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("the test future never started")
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stdout + stderr
+    assert "interrupted" in stderr
+    time.sleep(2.5)
+    assert not marker.exists(), "a process of the test run survived Ctrl-C"
+    events = [json.loads(line) for line in trajectory.read_text().splitlines()]
+    assert events[-1]["kind"] == "run_finished" and events[-1]["exit_reason"] == "interrupted"
+    f1 = [e for e in events if e["kind"] == "future_resolved"]
+    assert f1 and f1[0]["status"] == "cancelled"
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "error" and result["exit_reason"] == "interrupted"
+    assert tree_state(repo) == before
+    assert not (home / "worktrees" / result["run_id"]).exists()
+    assert git(repo, "worktree", "list").count("\n") == 1
