@@ -1,0 +1,63 @@
+"""Which files of a repository code navigation reads.
+
+In a git repository git itself lists the files (tracked, plus untracked ones that are not
+ignored), which honours every .gitignore at the cost of one process. Elsewhere, or when
+git is missing, a walk skips the directories that hold dependencies and build output.
+Either way those directories are skipped, since some repositories commit them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from .languages import language_for
+
+#: Directories of dependencies, environments, caches and build output.
+SKIPPED_DIRS = frozenset({
+    "node_modules", "bower_components", "vendor", "__pycache__", "venv", "site-packages",
+    "build", "dist", "target", "out", "coverage", "htmlcov",
+})
+
+#: Larger files are generated or vendored, not read by people.
+MAX_FILE_BYTES = 1_000_000
+
+_GIT_TIMEOUT_S = 30.0
+
+
+def source_files(root: Path) -> list[str]:
+    """Files under ``root`` in a supported language, as sorted posix paths relative to it."""
+    listed = _git_files(root)
+    candidates = listed if listed is not None else _walk(root)
+    return sorted({p for p in candidates if language_for(p) is not None and not _skipped(p)})
+
+
+def _skipped(path: str) -> bool:
+    *dirs, _ = path.split("/")
+    return any(d in SKIPPED_DIRS or d.startswith(".") for d in dirs)
+
+
+def _git_files(root: Path) -> list[str] | None:
+    try:
+        done = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, timeout=_GIT_TIMEOUT_S, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:  # not a git repository
+        return None
+    # Paths are relative to cwd, which may be a folder inside the repository.
+    return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def _walk(root: Path) -> list[str]:
+    found: list[str] = []
+    base = str(root)
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS and not d.startswith(".")]
+        rel = os.path.relpath(dirpath, base).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        found.extend(prefix + name for name in filenames)
+    return found

@@ -1,0 +1,3 @@
+(identifier) @reference
+(property_identifier) @reference
+(shorthand_property_identifier) @reference

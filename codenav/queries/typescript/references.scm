@@ -1,0 +1,2 @@
+; Read after ../ecmascript/references.scm.
+(type_identifier) @reference
