@@ -18,7 +18,7 @@ from .api import (
 from .cache import default_cache_dir
 from .errors import CodeNavError
 from .index import RepoIndex, build_index
-from .languages import LANGUAGES, SUPPORTED_SUFFIXES, language_for
+from .languages import LANGUAGE_NAMES, LANGUAGES, SUPPORTED_SUFFIXES, language_for
 from .rank import RankedDefinition, pagerank, rank_definitions
 from .render import estimate_tokens
 from .tags import Definition, FileTags, extract_tags
@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_MAP_TOKENS",
     "DEFAULT_MAX_REFERENCES",
     "LANGUAGES",
+    "LANGUAGE_NAMES",
     "SUPPORTED_SUFFIXES",
     "CodeNavError",
     "Definition",

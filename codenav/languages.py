@@ -52,6 +52,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
 _BY_SUFFIX = {suffix: spec for spec in LANGUAGES for suffix in spec.suffixes}
 _BY_NAME = {spec.name: spec for spec in LANGUAGES}
 
+#: The languages in words, for descriptions and messages.
+LANGUAGE_NAMES = "Python, JavaScript, TypeScript, Go, Rust and Java"
+
 #: Every suffix with a grammar, for messages about unsupported files.
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(sorted(_BY_SUFFIX))
 

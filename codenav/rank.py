@@ -26,6 +26,12 @@ FOCUS_LINK_BOOST = 50.0
 FOCUS_JUMP_SHARE = 0.9
 #: A name defined in more files than this is too generic to say anything (`run`, `get`).
 MAX_DEFINERS = 30
+#: Weight of a link between languages: a TypeScript `Config` and a Python `Config` share
+#: a spelling far more often than a meaning.
+CROSS_LANGUAGE = 0.1
+
+#: Languages whose files use each other's names.
+_FAMILY = {"typescript": "ecmascript", "tsx": "ecmascript", "javascript": "ecmascript"}
 
 
 def pagerank(
@@ -80,6 +86,8 @@ class RankedDefinition:
     score: float
     #: The PageRank of the definition's file: how central the file is to the focus.
     file_rank: float
+    #: Whether the definition's file is one of the focus files.
+    in_focus: bool = False
 
 
 @dataclass
@@ -99,7 +107,7 @@ def rank_definitions(
     ranks = pagerank(graph.links, _jumps(len(paths), focus_ids))
     used = _spread(graph, ranks)
     ranked = [
-        RankedDefinition(path, k, definition, score, ranks[j])
+        RankedDefinition(path, k, definition, score, ranks[j], j in focus_ids)
         for j, path in enumerate(paths)
         for k, (definition, score) in enumerate(
             _scores(files[path], j, ranks[j] * _kept_share(graph, j, focus_ids), used)
@@ -116,18 +124,21 @@ def _build_graph(files: Mapping[str, FileTags], paths: list[str], focus: set[int
             definers.setdefault(name, []).append(i)
     weights = {name: name_weight(name, len(targets)) for name, targets in definers.items()
                if len(targets) <= MAX_DEFINERS}
+    family = [_FAMILY.get(files[p].language, files[p].language) for p in paths]
     graph = _Graph([{} for _ in paths], [[] for _ in paths])
     for i, path in enumerate(paths):
         boost = FOCUS_LINK_BOOST if i in focus else 1.0
         references = files[path].references
+        links, uses = graph.links[i], graph.uses[i]
         # Most names a file uses are its locals; intersecting in C skips them cheaply.
         for name in references.keys() & weights.keys():
             weight = boost * weights[name] * math.sqrt(len(references[name]))
-            links, uses = graph.links[i], graph.uses[i]
             for j in definers[name]:
-                if j != i:  # a file using its own names says nothing about the others
-                    links[j] = links.get(j, 0.0) + weight
-                    uses.append((j, name, weight))
+                if j == i:  # a file using its own names says nothing about the others
+                    continue
+                w = weight if family[j] == family[i] else weight * CROSS_LANGUAGE
+                links[j] = links.get(j, 0.0) + w
+                uses.append((j, name, w))
     return graph
 
 

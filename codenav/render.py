@@ -57,13 +57,15 @@ def _upper_bound(ranked: Sequence[RankedDefinition], max_tokens: int) -> int:
 
 
 def render_map(selected: Iterable[RankedDefinition], files: Mapping[str, FileTags]) -> str:
-    """Files from the most central one down, definitions in source order."""
+    """Focus files first, then the others from the most central down; definitions in
+    source order. (A focus file can rank below a file it leans on heavily, but the reader
+    looks for the files they named first.)"""
     by_file: dict[str, set[int]] = {}
-    file_ranks: dict[str, float] = {}
+    order_keys: dict[str, tuple[bool, float, str]] = {}
     for r in selected:
         by_file.setdefault(r.path, set()).add(r.index)
-        file_ranks[r.path] = r.file_rank
-    order = sorted(by_file, key=lambda path: (-round(file_ranks[path], 12), path))
+        order_keys[r.path] = (not r.in_focus, -round(r.file_rank, 12), r.path)
+    order = sorted(by_file, key=order_keys.__getitem__)
     blocks = [
         _map_block(path, files[path], _with_enclosing(files[path], by_file[path]))
         for path in order
