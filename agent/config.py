@@ -49,6 +49,8 @@ class RunConfig:
     apply: bool = False
     #: Copy the user's uncommitted changes into the agent's worktree.
     carry_changes: bool = True
+    #: After the model's answer, run the tests on the final revision if no test run did.
+    verify: bool = False
     #: Seconds the whole run may take (None: no limit).
     timeout_s: float | None = None
     #: Config files that were read, for the run record.

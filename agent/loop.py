@@ -56,6 +56,9 @@ class AgentConfig:
     max_gate_prompts: int = 2
     #: Seconds an ``await_futures`` may block at most, whatever it asks.
     max_await_s: float = 1800.0
+    #: Hold a final answer given while futures are pending (off in an interactive
+    #: session, where the user gets the prompt back and results arrive later).
+    finishing_gate: bool = True
 
 
 class Finished(Exception):
@@ -282,7 +285,7 @@ class Agent:
         if response.text.strip():
             self.final_text = response.text
         pending = self.executor.undelivered()
-        if not pending:
+        if not pending or not self.config.finishing_gate:
             raise Submitted(self.final_text)
         if self._gate_prompts >= self.config.max_gate_prompts:
             n = self.executor.cancel_all("the model finished")

@@ -132,18 +132,15 @@ class Session:
         self.model = ModelClient(config.model)
         self._started = time.monotonic()
         self._loop_started: float | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._writer: TrajectoryWriter | None = None
 
     async def run(self) -> RunOutcome:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        writer = TrajectoryWriter(self.out_dir / "trajectory.jsonl")
-        self.bus.subscribe(writer)
-        for fn in self._subscribers:
-            self.bus.subscribe(fn)
+        """The whole of ``solve``: open, work on the task until it ends, close."""
         status, reason, error = "error", "error", None
         try:
-            status, reason = await self._run()
-        except Finished as exc:  # pragma: no cover - _run handles these
-            status, reason = "unsolved", exc.reason
+            await self.open()
+            status, reason = await self._solve()
         except ModelError as exc:
             error, reason = str(exc), "model_error"
         except (SandboxError, workarea.WorkAreaError) as exc:
@@ -155,15 +152,19 @@ class Session:
             error, reason = f"{type(exc).__name__}: {exc}", "error"
             raise
         finally:
-            outcome = await asyncio.shield(self._wrap_up(status, reason, error))
-            writer.close()
+            outcome = await asyncio.shield(self.close(status, reason, error))
         return outcome
 
-    async def _run(self) -> tuple[str, str]:
+    async def open(self) -> None:
+        """Prepare the work area, start the sandbox and the executor, make the agent."""
         cfg = self.config
-        slug = workarea.slugify(self.task)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._writer = TrajectoryWriter(self.out_dir / "trajectory.jsonl")
+        self.bus.subscribe(self._writer)
+        for fn in self._subscribers:
+            self.bus.subscribe(fn)
         self.area = await asyncio.to_thread(
-            workarea.prepare, self.repo, run_id=self.run_id, slug=slug,
+            workarea.prepare, self.repo, run_id=self.run_id, slug=workarea.slugify(self.task),
             carry_changes=cfg.carry_changes,
         )
         self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)
@@ -178,41 +179,68 @@ class Session:
             from ..sandboxes.local import WARNING
 
             self.bus.publish(Notice("warning", WARNING))
-
-        async def fresh_sandbox() -> Sandbox:
-            assert self.area is not None
-            box = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)
-            await box.start()
-            return box
-
         self.executor = Executor(
             tools=load_tools(), sandbox=self.sandbox, workspace=workspace, bus=self.bus,
-            config=cfg.executor, tools_config=cfg.tools, sandbox_factory=fresh_sandbox,
+            config=cfg.executor, tools_config=cfg.tools, sandbox_factory=self._fresh_sandbox,
         )
-        async with self.executor:
-            self.agent = Agent(model=self.model, executor=self.executor, bus=self.bus, config=cfg.agent)
-            self._loop_started = time.monotonic()
-            try:
-                async with asyncio.timeout(cfg.timeout_s):
-                    await self.agent.run(self.task)
-            except LimitReached as exc:
-                self.bus.publish(Notice("warning", f"limit reached: {exc}"))
-                return "unsolved", exc.reason
-            except Finished as exc:
-                verdict = test_verdict(self.executor)
-                solved = verdict["passed"] and verdict["on_final_revision"]
-                return ("solved" if solved else "unsolved"), exc.reason
-            except TimeoutError:
-                self.bus.publish(Notice("warning", f"the run took longer than {cfg.timeout_s} s"))
-                return "unsolved", "timeout"
+        await self._stack.enter_async_context(self.executor)
+        self.agent = Agent(model=self.model, executor=self.executor, bus=self.bus, config=cfg.agent)
+
+    async def _fresh_sandbox(self) -> Sandbox:
+        assert self.area is not None
+        cfg = self.config.sandbox
+        box = self._opener(cfg.kind, self.area.path, self.run_id, cfg.options)
+        await box.start()
+        return box
+
+    async def _solve(self) -> tuple[str, str]:
+        assert self.agent is not None and self.executor is not None
+        self._loop_started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.config.timeout_s):
+                await self.agent.run(self.task)
+        except LimitReached as exc:
+            self.bus.publish(Notice("warning", f"limit reached: {exc}"))
+            return "unsolved", exc.reason
+        except Finished as exc:
+            if self.config.verify:
+                await self.verify()
+            verdict = test_verdict(self.executor)
+            solved = verdict["passed"] and verdict["on_final_revision"]
+            return ("solved" if solved else "unsolved"), exc.reason
+        except TimeoutError:
+            self.bus.publish(Notice("warning", f"the run took longer than {self.config.timeout_s} s"))
+            return "unsolved", "timeout"
         raise AssertionError("the agent loop ended without a reason")  # pragma: no cover
+
+    async def verify(self) -> None:
+        """Run the tests on the final revision unless the latest run already did."""
+        assert self.executor is not None
+        ex = self.executor
+        pending = [f for f in ex.futures.values() if f.tool == "run_tests" and not f.done.is_set()]
+        await ex.wait(pending)
+        if test_verdict(ex)["on_final_revision"]:
+            return
+        self.bus.publish(Notice("info", "no test run on the final revision: running the tests"))
+        future = ex.submit("run_tests", {}, call_id="verify", turn=self.agent.turn if self.agent else 0)
+        await ex.wait([future])
+
+    async def close(self, status: str, reason: str, error: str | None) -> RunOutcome:
+        """Stop the futures, then commit, write the record, and release everything."""
+        try:
+            if self.executor is not None:
+                await self.executor.drain()
+            await self._stack.aclose()
+        finally:
+            outcome = await self._wrap_up(status, reason, error)
+            if self._writer is not None:
+                self._writer.close()
+        return outcome
 
     async def _wrap_up(self, status: str, reason: str, error: str | None) -> RunOutcome:
         """Commit, write the patch and result.json, close the sandbox, remove the worktree."""
         result: dict[str, Any] = {}
         try:
-            if self.executor is not None:
-                await self.executor.drain()
             result = self._result(status, reason, error)
             if self.area is not None:
                 result.update(await asyncio.to_thread(self._save_work))

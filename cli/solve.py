@@ -150,6 +150,7 @@ def solve(
     json_events: JsonArg = False,
     apply: Annotated[bool, typer.Option("--apply", help="Apply the patch to your working tree at the end.")] = False,
     carry: Annotated[bool, typer.Option("--carry/--no-carry", help="Bring your uncommitted changes into the agent's worktree.")] = True,
+    verify: Annotated[bool, typer.Option("--verify", help="Run the tests on the final revision if the agent did not.")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="A TOML config file.")] = None,  # noqa: UP045
     max_turns: Annotated[Optional[int], typer.Option("--max-turns", min=1)] = None,  # noqa: UP045
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Dollars.")] = None,  # noqa: UP045
@@ -161,7 +162,7 @@ def solve(
     task = read_issue(issue)
     cfg = build_config(
         repo, config_file=config, model=model, api_base=api_base, mode=mode, sandbox=sandbox,
-        out=out, apply=apply or None, carry_changes=carry, max_turns=max_turns,
+        out=out, apply=apply or None, carry_changes=carry, verify=verify or None, max_turns=max_turns,
         max_cost_usd=max_cost, timeout_s=timeout,
     )
     outcome = run_session(task, repo.resolve(), cfg, plain=plain, json_events=json_events)

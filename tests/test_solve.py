@@ -174,6 +174,19 @@ def test_unsolved_when_the_last_tests_fail(repo: Path, tmp_path: Path, home: Pat
     assert result["branch"] is None and (out / "patch.diff").read_text() == ""
 
 
+def test_verify_runs_the_tests_when_the_last_run_is_stale(repo: Path, tmp_path: Path, home: Path) -> None:
+    stale = {"turns": [FIX_SCRIPT["turns"][0], FIX_SCRIPT["turns"][1], {"text": "Fixed, I think."}]}
+    script = write_script(tmp_path, stale)
+    proc = run_solve(repo, script, tmp_path / "plain", home)
+    assert proc.returncode == 1  # the only test run was before the edit
+    assert json.loads((tmp_path / "plain" / "result.json").read_text())["tests"]["on_final_revision"] is False
+    proc = run_solve(repo, script, tmp_path / "verified", home, "--verify")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads((tmp_path / "verified" / "result.json").read_text())
+    assert result["tests"] == {"future": "f4", "passed": True, "on_final_revision": True}
+    assert result["futures"][-1]["tool"] == "run_tests" and result["futures"][-1]["delivered"] is False
+
+
 def test_bad_input_gives_a_clear_error(repo: Path, tmp_path: Path, home: Path) -> None:
     proc = run_solve(repo, tmp_path / "missing.yaml", tmp_path / "out", home)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
