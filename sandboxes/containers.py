@@ -1,0 +1,178 @@
+"""Labels on sandbox containers, and finding and removing those of dead sessions.
+
+Every container names its owner: the session, the host and the pid of the process that
+made it, plus that process's start time, so a recycled pid is not taken for the owner.
+A container whose owner is gone (on this host) is an orphan: ``prune`` removes it, and
+a new session calls ``reap_orphans`` first thing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .base import SandboxError
+from .engine import brief, connect
+
+PREFIX = "asyncfc-agent"
+LABEL_SESSION = f"{PREFIX}.session"
+LABEL_HOST = f"{PREFIX}.host"
+LABEL_PID = f"{PREFIX}.pid"
+LABEL_PID_START = f"{PREFIX}.pid-start"
+LABEL_CREATED = f"{PREFIX}.created"
+LABEL_ROLE = f"{PREFIX}.role"
+LABEL_WORKSPACE = f"{PREFIX}.workspace"
+LABEL_SNAPSHOTS = f"{PREFIX}.snapshots"
+
+#: Name prefixes of snapshot folders that ``prune`` may delete with their container.
+SNAPSHOT_DIR_PREFIXES = (".snapshots-", "asyncfc-snapshots-")
+
+
+def owner_labels(
+    session_id: str, *, role: str, workspace: Path, snapshots: Path | None = None
+) -> dict[str, str]:
+    """The labels of a container made now by this process.
+
+    ``snapshots`` is the host folder of snapshots the container owns: ``prune`` deletes
+    it with the container, when the owner died before it could.
+    """
+    pid = os.getpid()
+    labels = {
+        LABEL_SESSION: session_id,
+        LABEL_HOST: socket.gethostname(),
+        LABEL_PID: str(pid),
+        LABEL_PID_START: process_start(pid),
+        LABEL_CREATED: time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        LABEL_ROLE: role,
+        LABEL_WORKSPACE: str(workspace),
+    }
+    if snapshots is not None:
+        labels[LABEL_SNAPSHOTS] = str(snapshots)
+    return labels
+
+
+def process_start(pid: int) -> str:
+    """When a process started (clock ticks since boot), or "" where /proc cannot tell."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # the command name (field 2) may hold spaces; the fields after it do not
+    return stat.rpartition(")")[2].split()[19]
+
+
+def owner_alive(labels: dict[str, str]) -> bool | None:
+    """Whether the owning process still runs; None when it is on another host."""
+    if labels.get(LABEL_HOST) != socket.gethostname():
+        return None
+    try:
+        pid = int(labels.get(LABEL_PID, ""))
+    except ValueError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    started = labels.get(LABEL_PID_START, "")
+    return not started or process_start(pid) in ("", started)
+
+
+@dataclass(frozen=True)
+class SandboxContainer:
+    id: str
+    name: str
+    status: str  # created, running, exited, ...
+    session: str
+    role: str
+    host: str
+    pid: str
+    created: str
+    owner_alive: bool | None  # None: owned by a process on another host
+    snapshots: str = ""  # host folder of its snapshots, when it owns one
+
+    @property
+    def orphan(self) -> bool:
+        return self.owner_alive is False
+
+
+def list_containers(client: Any, *, session_id: str | None = None) -> list[SandboxContainer]:
+    """Every sandbox container on the engine (of one session, if given). Blocks."""
+    label = LABEL_SESSION if session_id is None else f"{LABEL_SESSION}={session_id}"
+    found = client.api.containers(all=True, filters={"label": label})
+    return [_describe(c) for c in found]
+
+
+def _describe(raw: dict[str, Any]) -> SandboxContainer:
+    labels: dict[str, str] = raw.get("Labels") or {}
+    names = raw.get("Names") or ["?"]
+    return SandboxContainer(
+        id=str(raw["Id"]),
+        name=str(names[0]).lstrip("/"),
+        status=str(raw.get("State", "")),
+        session=labels.get(LABEL_SESSION, ""),
+        role=labels.get(LABEL_ROLE, ""),
+        host=labels.get(LABEL_HOST, ""),
+        pid=labels.get(LABEL_PID, ""),
+        created=labels.get(LABEL_CREATED, ""),
+        owner_alive=owner_alive(labels),
+        snapshots=labels.get(LABEL_SNAPSHOTS, ""),
+    )
+
+
+def remove_container(client: Any, container_id: str) -> None:
+    """Kill and remove; a container already gone is fine. Blocks."""
+    import docker.errors
+
+    try:
+        client.api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        if "already in progress" not in str(exc):
+            raise SandboxError(f"cannot remove container {container_id[:12]}: {brief(exc)}") from None
+
+
+def prune(
+    client: Any, *, all_sessions: bool = False, keep_session: str | None = None
+) -> list[SandboxContainer]:
+    """Remove the containers of dead sessions (every session with ``all_sessions``).
+
+    Containers of ``keep_session`` stay in any case. Returns what was removed. Blocks.
+    """
+    removed = []
+    for container in list_containers(client):
+        if container.session == keep_session:
+            continue
+        if all_sessions or container.orphan:
+            remove_container(client, container.id)
+            _remove_snapshots(container)
+            removed.append(container)
+    return removed
+
+
+def _remove_snapshots(container: SandboxContainer) -> None:
+    path = Path(container.snapshots)
+    if container.owner_alive is None or not path.name.startswith(SNAPSHOT_DIR_PREFIXES):
+        return  # another host's folder, or not one of ours
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def reap_orphans(*, session_id: str | None = None, docker_host: str | None = None) -> list[str]:
+    """Remove containers left by dead sessions; for the start of a session. Blocks.
+
+    Quiet by design: without a reachable engine there is nothing to reap, and a
+    container that resists removal is left to ``asyncfc-agent sandbox prune``.
+    Returns the names of the containers removed.
+    """
+    try:
+        client = connect(docker_host)
+        return [c.name for c in prune(client, keep_session=session_id)]
+    except SandboxError:
+        return []

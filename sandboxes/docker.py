@@ -1,0 +1,451 @@
+"""The Docker sandbox: one container per task, the workspace bind-mounted into it.
+
+The container's main process is the runner (``runner.py``): commands cost a fork instead
+of a ``docker exec``, and each runs in a process group of its own that a timeout or a
+cancel kills as a whole. The host talks to the runner over the container's attach
+stream; when the host process goes away, the runner's stdin ends and it stops every
+command and the container with it.
+
+Defaults (see ``SandboxConfig``): no network, a non-root user, memory, CPU and pids
+limits, a read-only root filesystem with the workspace, the snapshots and a tmpfs /tmp
+writable, no host environment, no Docker socket, no capabilities.
+
+Snapshots are copies made on the host (reflinks where the filesystem has them) into a
+folder beside the workspace that is mounted at ``/snapshots``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from .base import (
+    DEFAULT_OUTPUT_LIMIT,
+    ExecResult,
+    OutputCallback,
+    Sandbox,
+    SandboxDied,
+    SandboxError,
+    Snapshot,
+)
+from .channel import Channel, Command, OutputBuffer
+from .config import SandboxConfig
+from .containers import owner_labels, remove_container
+from .engine import ImageMissing, brief, connect, image_present, is_not_found
+from .image import default_image, missing_image_message
+from .local import LocalSandbox
+
+#: Where snapshots appear in the container.
+SNAPSHOTS = "/snapshots"
+#: Where the runner script is mounted (read-only) in the container.
+RUNNER = "/opt/asyncfc-agent/runner.py"
+RUNNER_HOST = Path(__file__).with_name("runner.py")
+#: uid:gid of commands when the agent runs as root: no account on a typical host.
+UNPRIVILEGED = (10001, 10001)
+
+_KILL_GRACE_S = 0.5
+
+
+class DockerSandbox:
+    """Commands in a container of their own; see the module's docstring."""
+
+    kind = "docker"
+
+    def __init__(
+        self,
+        workspace: Path,
+        *,
+        session_id: str,
+        config: SandboxConfig | None = None,
+        role: str = "task",
+        snapshot_root: Path | None = None,
+    ) -> None:
+        self.host_workspace = workspace.resolve()
+        self.config = config or SandboxConfig()
+        self.workdir = self.config.workdir
+        self.session_id = session_id
+        self.role = role
+        self.user, self.file_owner = resolve_user(self.config.user)
+        self.container_id: str | None = None
+        self.container_name = _container_name(session_id)
+        self._shared_snapshot_root = snapshot_root
+        self._snapshot_root: Path | None = None
+        self._copier: LocalSandbox | None = None
+        self._client: Any = None
+        self._channel: Channel | None = None
+        self._shell = "/bin/sh"
+        self._start_lock = asyncio.Lock()
+        self._death: str | None = None
+        self._closed = False
+
+    @property
+    def image(self) -> str:
+        return self.config.image or default_image()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._closed:
+                raise SandboxError("the sandbox is closed")
+            if self._channel is not None:
+                return
+            if not self.host_workspace.is_dir():
+                raise SandboxError(f"workspace {self.host_workspace} is not a directory")
+            self._client = await asyncio.to_thread(connect, self.config.docker_host)
+            await self._check_image()
+            await self._prepare_host()
+            try:
+                await self._launch()
+            except BaseException:
+                # nobody calls close() after a failed __aenter__: leave nothing behind
+                await asyncio.shield(self._drop_snapshots())
+                raise
+
+    async def restart(self) -> None:
+        """Replace the container (dead or alive) by a fresh one; workspace and snapshots stay.
+
+        What the caller does after ``exec`` raised ``SandboxDied``.
+        """
+        async with self._start_lock:
+            if self._closed:
+                raise SandboxError("the sandbox is closed")
+            if self._channel is not None:
+                self._channel.close()
+                self._channel = None
+            await self._discard_container()
+            self._death = None
+            self.container_name = _container_name(self.session_id)
+            await self._launch()
+
+    async def close(self) -> None:
+        """Remove the container and the snapshots; finishes even when cancelled (bounded)."""
+        if self._closed:
+            return
+        self._closed = True
+        release = asyncio.ensure_future(self._release())
+        try:
+            await asyncio.shield(release)
+        except asyncio.CancelledError:
+            await asyncio.wait({release}, timeout=self.config.close_timeout_s)
+            raise
+
+    async def _release(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        with contextlib.suppress(SandboxError, TimeoutError):
+            async with asyncio.timeout(self.config.close_timeout_s):
+                await self._discard_container()
+        await self._drop_snapshots()
+
+    async def _drop_snapshots(self) -> None:
+        if self._copier is not None:
+            await self._copier.close()
+        if self._snapshot_root is not None and self._shared_snapshot_root is None:
+            await asyncio.to_thread(shutil.rmtree, self._snapshot_root, True)
+        self._copier = None
+        self._snapshot_root = None
+
+    async def _check_image(self) -> None:
+        if not await asyncio.to_thread(image_present, self._client, self.image):
+            raise ImageMissing(missing_image_message(self.image, custom=self.config.image is not None))
+
+    async def _prepare_host(self) -> None:
+        """Hand the workspace to the container's user; make the snapshots folder."""
+        if self._snapshot_root is not None:
+            return
+        if self.file_owner is not None and self.role == "task":
+            await asyncio.to_thread(hand_over, self.host_workspace, self.file_owner)
+        root = self._shared_snapshot_root
+        if root is None:
+            root = await asyncio.to_thread(_snapshot_root_beside, self.host_workspace)
+        if self.file_owner is not None:
+            os.chown(root, *self.file_owner)
+        self._snapshot_root = root
+        self._copier = LocalSandbox(self.host_workspace, env={}, snapshot_root=root)
+
+    async def _launch(self) -> None:
+        try:
+            self.container_id = await asyncio.to_thread(self._create)
+            sock = await asyncio.to_thread(
+                self._client.api.attach_socket,
+                self.container_id,
+                params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1},
+            )
+            self._channel = Channel(sock)
+            await asyncio.to_thread(self._client.api.start, self.container_id)
+            info = await self._channel.open(self.config.start_timeout_s)
+        except BaseException as exc:
+            reason = await asyncio.shield(self._failed_start(exc))
+            if isinstance(exc, Exception):
+                raise SandboxError(reason) from None
+            raise
+        self._shell = str(info.get("shell") or "/bin/sh")
+
+    async def _failed_start(self, exc: BaseException) -> str:
+        detail = self._channel.stderr_tail.splitlines()[-1:] if self._channel else []
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        with contextlib.suppress(SandboxError):
+            await self._discard_container()
+        why = detail[0] if detail else brief(exc)
+        return f"cannot start a container of {self.image} (it needs python3 and /bin/sh): {why}"
+
+    def _create(self) -> str:
+        api = self._client.api
+        config = api.create_container_config(
+            self.image,
+            command=["python3", "-I", "-S", "-B", "-u", RUNNER],
+            user=self.user,
+            working_dir=self.workdir,
+            environment=self._environment(),
+            labels=owner_labels(
+                self.session_id,
+                role=self.role,
+                workspace=self.host_workspace,
+                snapshots=None if self._shared_snapshot_root else self._snapshot_root,
+            ),
+            stdin_open=True,  # with attach: StdinOnce, so the runner hears its owner hang up
+            host_config=api.create_host_config(**self._host_config()),
+        )
+        created = api.create_container_from_config(config, self.container_name)
+        return str(created["Id"])
+
+    def _environment(self) -> dict[str, str]:
+        # the image's own ENV (PATH, ...) applies underneath; nothing comes from the host
+        return {
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **self.config.env,
+        }
+
+    def _host_config(self) -> dict[str, Any]:
+        from docker.types import LogConfig
+
+        cfg = self.config
+        assert self._snapshot_root is not None
+        return {
+            "binds": {
+                str(self.host_workspace): {"bind": self.workdir, "mode": "rw"},
+                str(self._snapshot_root): {"bind": SNAPSHOTS, "mode": "rw"},
+                str(RUNNER_HOST): {"bind": RUNNER, "mode": "ro"},
+            },
+            "network_mode": cfg.network,
+            "mem_limit": cfg.memory,
+            "memswap_limit": cfg.memory,
+            "nano_cpus": int(min(cfg.cpus, os.cpu_count() or 1) * 1e9),
+            "pids_limit": cfg.pids_limit,
+            "read_only": cfg.read_only_root,
+            "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={cfg.tmp_size}"},
+            "init": True,  # reaps the orphans of commands
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            # output goes through the attach stream; a log would only fill the disk
+            "log_config": LogConfig(type=LogConfig.types.NONE),
+        }
+
+    async def _discard_container(self) -> None:
+        if self.container_id is not None and self._client is not None:
+            await asyncio.to_thread(remove_container, self._client, self.container_id)
+        self.container_id = None
+
+    # -- commands -----------------------------------------------------------------------
+
+    async def exec(
+        self,
+        command: str | Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout_s: float | None = None,
+        on_output: OutputCallback | None = None,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+    ) -> ExecResult:
+        channel = await self._live_channel()
+        argv = [self._shell, "-c", command] if isinstance(command, str) else list(command)
+        output = OutputBuffer(output_limit, on_output)
+        started = time.monotonic()
+        try:
+            running = await channel.run(argv, cwd=cwd or self.workdir, env=env or {}, output=output)
+            code = await _wait(running, timeout_s)
+        except SandboxDied as exc:
+            raise SandboxDied(await self._death_reason()) from exc
+        text, truncated = output.text()
+        return ExecResult(
+            exit_code=code,
+            output=text,
+            duration_s=time.monotonic() - started,
+            timed_out=code is None,
+            truncated=truncated,
+        )
+
+    async def _live_channel(self) -> Channel:
+        if self._closed:
+            raise SandboxError("the sandbox is closed")
+        await self.start()
+        if self._channel is None or self._channel.lost:
+            raise SandboxDied(await self._death_reason())
+        return self._channel
+
+    async def _death_reason(self) -> str:
+        if self._closed:
+            return "the sandbox was closed under the command"
+        if self._death is None:
+            self._death = await asyncio.to_thread(self._inspect_death)
+        return self._death
+
+    def _inspect_death(self) -> str:
+        name = self.container_name
+        for _ in range(20):  # the engine records the exit a moment after the stream ends
+            try:
+                state = self._client.api.inspect_container(self.container_id)["State"]
+            except Exception as exc:
+                if is_not_found(exc):
+                    return f"container {name} was removed"
+                return f"container {name} cannot be inspected: {brief(exc)}"
+            if not state.get("Running"):
+                return _describe_exit(name, state, self.config.memory)
+            time.sleep(0.05)
+        return f"lost the connection to container {name}"
+
+    # -- snapshots ----------------------------------------------------------------------
+
+    async def snapshot(self, revision: int) -> Snapshot:
+        await self.start()
+        assert self._copier is not None
+        copy = await self._copier.snapshot(revision)
+        assert copy.host_path is not None
+        if self.file_owner is not None:
+            os.chown(copy.host_path, *self.file_owner)
+        return Snapshot(
+            path=posixpath.join(SNAPSHOTS, copy.host_path.name),
+            host_path=copy.host_path,
+            revision=revision,
+            meta=copy.meta,
+        )
+
+    async def remove_snapshot(self, snapshot: Snapshot) -> None:
+        if snapshot.host_path is not None:
+            await asyncio.to_thread(shutil.rmtree, snapshot.host_path, True)
+
+    # -- isolation="future" ---------------------------------------------------------------
+
+    async def sibling(self) -> DockerSandbox:
+        """A started container beside this one: same workspace, same snapshots, same labels."""
+        await self.start()
+        box = DockerSandbox(
+            self.host_workspace,
+            session_id=self.session_id,
+            config=self.config,
+            role="future",
+            snapshot_root=self._snapshot_root,
+        )
+        try:
+            await box.start()
+        except BaseException:
+            await box.close()
+            raise
+        return box
+
+    @contextlib.asynccontextmanager
+    async def future_sandbox(self) -> AsyncIterator[Sandbox]:
+        """Where a long snapshot future runs: a sibling with ``isolation="future"``, else here."""
+        if self.config.isolation != "future":
+            yield self
+            return
+        box = await self.sibling()
+        try:
+            yield box
+        finally:
+            await box.close()
+
+
+async def _wait(running: Command, timeout_s: float | None) -> int | None:
+    """The command's exit status; None when it ran out of time (its tree is killed)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await running.wait()
+    except TimeoutError:
+        await asyncio.shield(running.kill(grace_s=_KILL_GRACE_S))
+        return None
+    except BaseException:
+        await asyncio.shield(running.kill(grace_s=_KILL_GRACE_S))
+        raise
+
+
+def _describe_exit(name: str, state: Mapping[str, Any], memory: str) -> str:
+    if state.get("OOMKilled"):
+        return f"container {name} ran out of memory (limit {memory}) and was killed"
+    code = state.get("ExitCode")
+    how = ", killed" if code == 137 else ""
+    error = f": {state['Error']}" if state.get("Error") else ""
+    return f"container {name} stopped (exit code {code}{how}){error}"
+
+
+def resolve_user(configured: str | None) -> tuple[str, tuple[int, int] | None]:
+    """The container's "uid:gid", and the owner that host-written files must get.
+
+    Under a non-root user the container runs as that user, so files stay theirs. Under
+    root it runs as ``UNPRIVILEGED``, and the workspace is handed over to that uid.
+    """
+    host_uid = os.getuid()
+    if configured:
+        uid_text, _, gid_text = configured.partition(":")
+        uid, gid = int(uid_text), int(gid_text or uid_text)
+    elif host_uid != 0:
+        return f"{host_uid}:{os.getgid()}", None
+    else:
+        uid, gid = UNPRIVILEGED
+    owner = (uid, gid) if host_uid == 0 and uid != 0 else None
+    return f"{uid}:{gid}", owner
+
+
+def hand_over(root: Path, owner: tuple[int, int]) -> None:
+    """``chown -R`` that touches only what is not owned right already. Blocks."""
+    def own(path: str) -> None:
+        st = os.lstat(path)
+        if (st.st_uid, st.st_gid) != owner:
+            os.lchown(path, *owner)
+
+    own(str(root))
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in (*dirnames, *filenames):
+            own(os.path.join(dirpath, name))
+
+
+def _snapshot_root_beside(workspace: Path) -> Path:
+    # beside the workspace: the same filesystem, so copies can be reflinks
+    try:
+        return Path(tempfile.mkdtemp(prefix=".snapshots-", dir=workspace.parent))
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="asyncfc-snapshots-"))
+
+
+def _container_name(session_id: str) -> str:
+    safe = re.sub(r"[^a-zA-Z0-9_.-]+", "-", session_id).strip("-.")[:32] or "session"
+    return f"asyncfc-{safe}-{uuid.uuid4().hex[:6]}"

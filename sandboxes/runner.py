@@ -1,0 +1,174 @@
+"""The command runner inside a sandbox container: the container's main process.
+
+``docker exec`` costs ~70 ms a command on a typical engine; this runner costs a fork. It
+reads requests as JSON lines on stdin and writes events as JSON lines on stdout:
+
+    -> {"op": "exec", "id": 1, "argv": [...], "cwd": "/workspace", "env": {...}}
+    -> {"op": "kill", "id": 1, "grace": 0.5}
+    <- {"ev": "ready", "pid": 7, "uid": 10001, "shell": "/bin/bash"}
+    <- {"ev": "out", "id": 1, "data": "..."}
+    <- {"ev": "exit", "id": 1, "code": 0}
+    <- {"ev": "error", "id": 1, "msg": "..."}
+
+Each command runs in a session of its own, so ``kill`` reaches its whole process tree:
+SIGTERM, then SIGKILL after ``grace`` seconds. End of stdin (the owner went away) kills
+every command and ends the runner, and with it the container.
+
+It runs on the image's python3 (3.7 or later), standard library only.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+_out_lock = threading.Lock()
+
+
+def send(event: dict[str, Any]) -> None:
+    data = (json.dumps(event) + "\n").encode()
+    with _out_lock:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(1, view):]
+
+
+class Job:
+    def __init__(self, job_id: int, proc: subprocess.Popen[bytes]) -> None:
+        self.id = job_id
+        self.proc = proc
+        self.kill_at: float | None = None
+
+    def pump(self) -> None:
+        """Stream the command's output, then report its exit once the pipe closes."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while True:
+            data = os.read(fd, 65536)
+            text = decoder.decode(data, final=not data)
+            if text:
+                send({"ev": "out", "id": self.id, "data": text})
+            if not data:
+                break
+        self.proc.stdout.close()
+        send({"ev": "exit", "id": self.id, "code": self.proc.wait()})
+        JOBS.pop(self.id, None)
+
+    def signal(self, sig: int) -> bool:
+        """Signal the command's process group; False once nothing of it is left."""
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+    def kill_tree(self) -> None:
+        # forks racing the first SIGKILL land in the same group; a few rounds get them
+        for _ in range(50):
+            if not self.signal(signal.SIGKILL):
+                return
+            time.sleep(0.01)
+
+
+JOBS: dict[int, Job] = {}
+
+
+def start(request: dict[str, Any]) -> None:
+    job_id = int(request["id"])
+    env = dict(os.environ)
+    env.update(request.get("env") or {})
+    try:
+        proc = subprocess.Popen(
+            request["argv"],
+            cwd=request.get("cwd") or None,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except (OSError, ValueError) as exc:
+        send({"ev": "error", "id": job_id, "msg": str(exc)})
+        return
+    job = Job(job_id, proc)
+    JOBS[job_id] = job
+    try:
+        threading.Thread(target=job.pump, daemon=True).start()
+    except RuntimeError as exc:  # no thread left under the pids limit
+        job.kill_tree()
+        proc.wait()
+        JOBS.pop(job_id, None)
+        send({"ev": "error", "id": job_id, "msg": f"cannot start a reader: {exc}"})
+
+
+def kill(request: dict[str, Any]) -> None:
+    job = JOBS.get(int(request["id"]))
+    if job is None:
+        return
+    grace = float(request.get("grace", 0.5))
+    if grace <= 0 or not job.signal(signal.SIGTERM):
+        job.kill_tree()
+    elif job.kill_at is None:
+        job.kill_at = time.monotonic() + grace
+
+
+def escalate() -> float | None:
+    """SIGKILL the commands whose grace has run out; seconds until the next one is due."""
+    now = time.monotonic()
+    due: list[float] = []
+    for job in list(JOBS.values()):
+        if job.kill_at is None:
+            continue
+        if job.kill_at <= now:
+            job.kill_at = None
+            job.kill_tree()
+        else:
+            due.append(job.kill_at - now)
+    return min(due) if due else None
+
+
+def handle(line: bytes) -> None:
+    request = json.loads(line)
+    op = request.get("op")
+    if op == "exec":
+        start(request)
+    elif op == "kill":
+        kill(request)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
+    send({"ev": "ready", "pid": os.getpid(), "uid": os.getuid(), "shell": shell})
+    buffer = b""
+    try:
+        while True:
+            readable, _, _ = select.select([0], [], [], escalate())
+            if not readable:
+                continue
+            data = os.read(0, 65536)
+            if not data:
+                break
+            buffer += data
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    handle(line)
+    finally:
+        for job in list(JOBS.values()):
+            job.kill_tree()
+
+
+if __name__ == "__main__":
+    main()

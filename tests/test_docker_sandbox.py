@@ -1,0 +1,309 @@
+"""The Docker sandbox against the real engine and the default image."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from asyncfc_agent.sandboxes.base import SandboxDied, SandboxError
+from asyncfc_agent.sandboxes.config import SandboxConfig
+from asyncfc_agent.sandboxes.containers import SandboxContainer, list_containers
+from asyncfc_agent.sandboxes.docker import DockerSandbox
+from asyncfc_agent.sandboxes.engine import ImageMissing, connect
+from asyncfc_agent.sandboxes.factory import future_sandbox, revive
+
+pytestmark = pytest.mark.docker
+
+#: Small limits keep the hostile tests quick.
+TEST_CONFIG = SandboxConfig(memory="256m", pids_limit=128, cpus=1, tmp_size="64m")
+
+
+def _workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "repo"
+    (ws / "pkg").mkdir(parents=True)
+    (ws / "pkg" / "mod.py").write_text("VALUE = 1\n")
+    (ws / ".git").mkdir()
+    (ws / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    return ws
+
+
+def _session() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def _containers(session: str) -> list[SandboxContainer]:
+    return list_containers(connect(), session_id=session)
+
+
+@pytest.fixture
+async def box(docker_image: str, tmp_path: Path) -> AsyncIterator[DockerSandbox]:
+    async with DockerSandbox(_workspace(tmp_path), session_id=_session(), config=TEST_CONFIG) as sb:
+        yield sb
+
+
+async def _processes(box: DockerSandbox) -> str:
+    return (await box.exec("ps -eo pid,pgid,args")).output
+
+
+async def test_exec_output_exit_code_cwd_env(box: DockerSandbox) -> None:
+    chunks: list[str] = []
+    result = await box.exec(
+        "pwd; echo $GREETING; echo oops >&2; exit 3",
+        cwd="/workspace/pkg",
+        env={"GREETING": "hello"},
+        on_output=chunks.append,
+    )
+    assert result.exit_code == 3 and not result.timed_out
+    assert result.output.splitlines() == ["/workspace/pkg", "hello", "oops"]
+    assert "".join(chunks) == result.output
+    argv = await box.exec(["python3", "-c", "import sys; print(sys.argv[1:])", "a b", "c"])
+    assert argv.output == "['a b', 'c']\n"
+
+
+async def test_output_streams_while_the_command_runs(box: DockerSandbox) -> None:
+    started = time.monotonic()
+    first: list[float] = []
+    result = await box.exec(
+        "echo first; sleep 1; echo second",
+        on_output=lambda _text: first.append(time.monotonic() - started) if not first else None,
+    )
+    assert result.output == "first\nsecond\n"
+    assert first and first[0] < 0.8 <= result.duration_s
+
+
+async def test_commands_run_side_by_side(box: DockerSandbox) -> None:
+    started = time.monotonic()
+    results = await asyncio.gather(*(box.exec(f"sleep 1; echo {i}") for i in range(4)))
+    assert [r.output for r in results] == [f"{i}\n" for i in range(4)]
+    assert time.monotonic() - started < 2.5
+
+
+async def test_missing_cwd_is_a_sandbox_error(box: DockerSandbox) -> None:
+    with pytest.raises(SandboxError, match=r"cannot run the command.*No such file"):
+        await box.exec("true", cwd="/workspace/nope")
+    assert (await box.exec("echo fine")).output == "fine\n"
+
+
+async def test_timeout_kills_the_tree_and_keeps_partial_output(box: DockerSandbox) -> None:
+    result = await box.exec("echo started; sleep 301 & sleep 302; echo never", timeout_s=1)
+    assert result.timed_out and result.exit_code is None
+    assert result.output == "started\n"
+    assert 1 <= result.duration_s < 4
+    ps = await _processes(box)
+    assert "sleep 30" not in ps, ps
+
+
+async def test_cancel_kills_the_tree(box: DockerSandbox) -> None:
+    task = asyncio.create_task(box.exec("sleep 303 & sleep 304"))
+    deadline = time.monotonic() + 5
+    while "sleep 304" not in await _processes(box):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    ps = await _processes(box)
+    assert "sleep 30" not in ps, ps
+
+
+async def test_snapshot_is_isolated_from_later_edits(box: DockerSandbox) -> None:
+    snap = await box.snapshot(revision=1)
+    assert snap.path.startswith("/snapshots/") and snap.host_path is not None
+    (box.host_workspace / "pkg" / "mod.py").write_text("VALUE = 2\n")
+    in_snapshot = await box.exec("cat pkg/mod.py; ls -A", cwd=snap.path)
+    in_workspace = await box.exec("cat pkg/mod.py")
+    assert in_snapshot.output.splitlines()[0] == "VALUE = 1"
+    assert ".git" not in in_snapshot.output.splitlines()  # left out, as in the local sandbox
+    assert in_workspace.output == "VALUE = 2\n"
+    # a test run writes caches where it runs
+    assert (await box.exec("mkdir .pytest_cache && touch pkg/x.pyc", cwd=snap.path)).exit_code == 0
+    await box.remove_snapshot(snap)
+    assert not snap.host_path.exists()
+    await box.remove_snapshot(snap)  # already gone: fine
+
+
+async def test_snapshot_of_a_50mb_workspace_is_quick(box: DockerSandbox) -> None:
+    for i in range(50):
+        (box.host_workspace / f"blob{i}.bin").write_bytes(os.urandom(1 << 20))
+    started = time.monotonic()
+    snap = await box.snapshot(revision=2)
+    assert time.monotonic() - started < 2  # the benchmark holds it to 1 s
+    assert (await box.exec("du -sm . | cut -f1", cwd=snap.path)).output.strip() in ("50", "51")
+    await box.remove_snapshot(snap)
+
+
+async def test_runs_as_non_root_and_can_edit_the_workspace(box: DockerSandbox) -> None:
+    result = await box.exec("id -u; id -g; echo x >> pkg/mod.py && touch new.txt && echo wrote")
+    uid, gid, wrote = result.output.split()
+    assert uid != "0" and wrote == "wrote"
+    if box.file_owner is not None:
+        assert box.file_owner == (int(uid), int(gid))
+        assert (box.host_workspace / "new.txt").stat().st_uid == int(uid)
+
+
+async def test_network_is_off(box: DockerSandbox) -> None:
+    probe = (
+        "import socket\n"
+        "try:\n"
+        "    socket.create_connection(('1.1.1.1', 80), timeout=3)\n"
+        "    print('connected')\n"
+        "except OSError as exc:\n"
+        "    print('refused', exc)\n"
+    )
+    result = await box.exec(["python3", "-c", probe])
+    assert result.output.startswith("refused"), result.output
+    assert (await box.exec("cat /sys/class/net/*/operstate | wc -l")).output.strip() == "1"  # lo
+
+
+async def test_memory_hog_is_killed_and_the_sandbox_lives(box: DockerSandbox) -> None:
+    hog = await box.exec(["python3", "-c", "x = b'x' * (600 * 1024 * 1024); print('survived')"])
+    assert hog.exit_code in (-9, 137), hog
+    assert "survived" not in hog.output
+    assert (await box.exec("echo alive")).output == "alive\n"
+
+
+async def test_fork_bomb_is_contained(box: DockerSandbox) -> None:
+    bomb = await box.exec("bomb() { bomb | bomb & }; bomb; sleep 5", timeout_s=3)
+    assert bomb.timed_out or bomb.exit_code is not None
+    events = await box.exec(
+        "cat /sys/fs/cgroup/pids/pids.events 2>/dev/null || cat /sys/fs/cgroup/pids.events"
+    )
+    hits = re.search(r"max (\d+)", events.output)
+    assert hits and int(hits.group(1)) > 0, events.output  # the limit was reached and held
+    assert (await box.exec("echo alive")).output == "alive\n"
+    assert len((await _processes(box)).splitlines()) < 10
+
+
+async def test_only_workspace_and_tmp_are_writable(box: DockerSandbox) -> None:
+    script = (
+        "for d in / /etc /usr /root /opt /var /tmp /workspace /snapshots; do "
+        "touch $d/probe 2>/dev/null && echo $d ok || echo $d denied; done"
+    )
+    result = dict(line.split() for line in (await box.exec(script)).output.splitlines())
+    assert result.pop("/tmp") == "ok"
+    assert result.pop("/workspace") == "ok"
+    assert result.pop("/snapshots") == "ok"  # the copies of the workspace live there
+    assert set(result.values()) == {"denied"}, result
+
+
+async def test_host_environment_does_not_leak(
+    docker_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCFC_TEST_SECRET", "hunter2")
+    config = SandboxConfig(env={"CHOSEN": "yes"})
+    async with DockerSandbox(_workspace(tmp_path), session_id=_session(), config=config) as sb:
+        env = (await sb.exec("env")).output
+    assert "hunter2" not in env and "ASYNCFC_TEST_SECRET" not in env
+    assert "CHOSEN=yes" in env
+
+
+async def test_no_docker_socket_inside(box: DockerSandbox) -> None:
+    found = await box.exec("ls /var/run/docker.sock /run/docker.sock 2>&1; true")
+    assert "No such file" in found.output
+
+
+async def test_container_removed_after_close(docker_image: str, tmp_path: Path) -> None:
+    session = _session()
+    sb = DockerSandbox(_workspace(tmp_path), session_id=session, config=TEST_CONFIG)
+    async with sb:
+        snap = await sb.snapshot(1)
+        assert len(_containers(session)) == 1
+    assert _containers(session) == []
+    assert snap.host_path is not None and not snap.host_path.parent.exists()
+    await sb.close()  # idempotent
+
+
+async def test_container_removed_after_cancelling_a_running_exec(
+    docker_image: str, tmp_path: Path
+) -> None:
+    session = _session()
+    entered = asyncio.Event()
+
+    async def work() -> None:
+        async with DockerSandbox(_workspace(tmp_path), session_id=session, config=TEST_CONFIG) as sb:
+            entered.set()
+            await sb.exec("sleep 305")
+
+    task = asyncio.create_task(work())
+    await asyncio.wait_for(entered.wait(), 30)
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _containers(session) == []
+
+
+async def test_died_container_is_reported_and_a_restart_goes_on(box: DockerSandbox) -> None:
+    running = asyncio.create_task(box.exec("sleep 306"))
+    await asyncio.sleep(0.3)
+    assert box.container_id is not None
+    await asyncio.to_thread(connect().api.kill, box.container_id)
+    with pytest.raises(SandboxDied, match=r"stopped \(exit code 137, killed\)") as info:
+        await running
+    assert "\n" not in str(info.value)
+    with pytest.raises(SandboxDied):
+        await box.exec("true")  # stays dead until revived
+    await revive(box)
+    assert (await box.exec("cat pkg/mod.py")).output == "VALUE = 1\n"
+    assert len(_containers(box.session_id)) == 1
+
+
+async def test_removed_container_is_reported(box: DockerSandbox) -> None:
+    assert box.container_id is not None
+    await asyncio.to_thread(connect().api.remove_container, box.container_id, force=True)
+    with pytest.raises(SandboxDied, match=r"removed|stopped"):
+        await box.exec("true")
+
+
+async def test_missing_image_says_so(tmp_path: Path, docker_image: str) -> None:
+    config = SandboxConfig(image="asyncfc-agent-sandbox:no-such-tag")
+    with pytest.raises(ImageMissing, match=r"no-such-tag.*pull or build"):
+        async with DockerSandbox(_workspace(tmp_path), session_id=_session(), config=config):
+            pass
+    assert not await asyncio.to_thread(lambda: list(tmp_path.glob(".snapshots-*")))
+
+
+async def test_image_without_python_fails_clearly(tmp_path: Path, docker_image: str) -> None:
+    client = connect()
+    tag = "asyncfc-agent-test:no-python"
+    await asyncio.to_thread(
+        client.api.import_image_from_data, _empty_tar(), repository=tag.split(":")[0], tag="no-python"
+    )
+    try:
+        config = SandboxConfig(image=tag, start_timeout_s=5)
+        with pytest.raises(SandboxError, match="needs python3"):
+            async with DockerSandbox(_workspace(tmp_path), session_id=_session(), config=config):
+                pass
+    finally:
+        await asyncio.to_thread(client.api.remove_image, tag, force=True)
+
+
+def _empty_tar() -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("etc")
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+    return buffer.getvalue()
+
+
+async def test_future_isolation_lends_a_sibling(docker_image: str, tmp_path: Path) -> None:
+    config = SandboxConfig(isolation="future", memory="256m")
+    async with DockerSandbox(_workspace(tmp_path), session_id=_session(), config=config) as sb:
+        snap = await sb.snapshot(1)
+        async with future_sandbox(sb) as lent:
+            assert lent is not sb
+            assert (await lent.exec("cat pkg/mod.py", cwd=snap.path)).output == "VALUE = 1\n"
+            assert sorted(c.role for c in _containers(sb.session_id)) == ["future", "task"]
+        assert [c.role for c in _containers(sb.session_id)] == ["task"]
+        assert snap.host_path is not None and snap.host_path.exists()  # the sibling shares it
+        await sb.remove_snapshot(snap)

@@ -1,0 +1,134 @@
+"""The in-container runner, run here as a plain subprocess speaking its protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asyncfc_agent.sandboxes.docker import RUNNER_HOST
+
+
+class Runner:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-u", str(RUNNER_HOST)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self.ready = self.next_event()
+
+    def send(self, **request: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def next_event(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        assert line, "the runner ended"
+        event: dict[str, Any] = json.loads(line)
+        return event
+
+    def until_exit(self, command_id: int) -> tuple[str, int]:
+        output = ""
+        while True:
+            event = self.next_event()
+            if event.get("id") != command_id:
+                continue
+            if event["ev"] == "out":
+                output += event["data"]
+            elif event["ev"] == "exit":
+                return output, int(event["code"])
+
+
+@pytest.fixture
+def runner() -> Iterator[Runner]:
+    r = Runner()
+    yield r
+    r.proc.kill()
+    r.proc.wait()
+    for stream in (r.proc.stdin, r.proc.stdout):
+        assert stream is not None
+        stream.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+
+
+def _read_pid(pidfile: Path) -> int:
+    deadline = time.monotonic() + 3
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        assert time.monotonic() < deadline, f"{pidfile} was not written"
+        time.sleep(0.01)
+    return int(pidfile.read_text())
+
+
+def _wait_gone(pid: int, seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_ready_names_the_shell(runner: Runner) -> None:
+    assert runner.ready["ev"] == "ready"
+    assert runner.ready["shell"] in ("/bin/bash", "/bin/sh")
+
+
+def test_exec_streams_output_with_cwd_and_env(runner: Runner, tmp_path: Path) -> None:
+    runner.send(op="exec", id=1, argv=["sh", "-c", "pwd; echo $GREETING; echo err >&2; exit 4"],
+                cwd=str(tmp_path), env={"GREETING": "hello"})
+    output, code = runner.until_exit(1)
+    assert output.splitlines() == [str(tmp_path), "hello", "err"]
+    assert code == 4
+
+
+def test_spawn_failure_is_an_error_event(runner: Runner) -> None:
+    runner.send(op="exec", id=5, argv=["/no/such/program"])
+    event = runner.next_event()
+    assert event["ev"] == "error" and event["id"] == 5
+    assert "No such file" in event["msg"]
+
+
+def test_kill_reaches_the_whole_tree(runner: Runner, tmp_path: Path) -> None:
+    pidfile = tmp_path / "bg.pid"
+    runner.send(op="exec", id=2, argv=["sh", "-c", f"sleep 300 & echo $! > {pidfile}; wait"])
+    background = _read_pid(pidfile)
+    runner.send(op="kill", id=2, grace=0.2)
+    _, code = runner.until_exit(2)
+    assert code < 0  # ended by a signal
+    assert _wait_gone(background), "the background sleep survived the kill"
+
+
+def test_sigterm_ignored_gets_sigkill_after_grace(runner: Runner) -> None:
+    runner.send(op="exec", id=3, argv=["sh", "-c", "trap '' TERM; echo armed; sleep 300"])
+    assert runner.next_event()["data"] == "armed\n"
+    started = time.monotonic()
+    runner.send(op="kill", id=3, grace=0.3)
+    _, code = runner.until_exit(3)
+    assert code == -9
+    assert time.monotonic() - started >= 0.25
+
+
+def test_end_of_stdin_kills_everything(runner: Runner, tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    runner.send(op="exec", id=4, argv=["sh", "-c", f"echo $$ > {pidfile}; exec sleep 300"])
+    child = _read_pid(pidfile)
+    assert runner.proc.stdin is not None
+    runner.proc.stdin.close()
+    assert runner.proc.wait(timeout=5) == 0
+    assert _wait_gone(child)
