@@ -47,6 +47,8 @@ class RunConfig:
     out_dir: Path | None = None
     #: Apply the patch to the user's working tree at the end.
     apply: bool = False
+    #: Name of the agent's branch after "asyncfc/" (None: made from the task's first line).
+    branch_slug: str | None = None
     #: Copy the user's uncommitted changes into the agent's worktree.
     carry_changes: bool = True
     #: After the model's answer, run the tests on the final revision if no test run did.

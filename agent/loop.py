@@ -111,6 +111,8 @@ class Agent:
         self._deliveries = 0
         self._gate_prompts = 0
         self._calls: dict[str, Future] = {}  # call id -> future, for the current response
+        #: Messages of the user that arrived during a turn, given at the next turn boundary.
+        self.inbox: list[str] = []
         self._tool_schemas = [t.schema() for t in executor.tools.values()]
         self._tool_schemas += protocol.control_schemas()
 
@@ -127,6 +129,8 @@ class Agent:
     async def step(self) -> None:
         self._check_limits()
         self.deliver()
+        while self.inbox:
+            self.messages.append({"role": "user", "content": self.inbox.pop(0)})
         response = await self.query()
         self.messages.append(response.message())
         self.messages += await self.collect(response)

@@ -45,6 +45,10 @@ class ModelError(Exception):
     """The model could not be reached or answered badly, after retries."""
 
 
+class ModelConfigError(ModelError):
+    """The model cannot be used as configured: no key, a wrong key, an unknown model."""
+
+
 @dataclass
 class ModelConfig:
     """Which model, and how to talk to it."""
@@ -104,6 +108,17 @@ def _transient(exc: BaseException, litellm: Any) -> bool:
     return isinstance(exc, (kinds, TimeoutError | ConnectionError))
 
 
+def _misconfigured(exc: BaseException, litellm: Any) -> bool:
+    names = ("AuthenticationError", "PermissionDeniedError", "NotFoundError")
+    kinds = tuple(getattr(litellm, n) for n in names if hasattr(litellm, n))
+    if isinstance(exc, kinds):
+        return True
+    text = str(exc).lower()
+    return "llm provider not provided" in text or "missing credentials" in text or (
+        "api_key" in text and "missing" in text
+    )
+
+
 class ModelClient:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
@@ -120,6 +135,7 @@ class ModelClient:
         """Import litellm and stream one empty scripted response, so that the first real
         request does not pay for litellm's lazy set-up (well over half a second)."""
         litellm = await asyncio.to_thread(litellm_module)
+        self.check_environment(litellm)
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "empty.yaml"
             script.write_text("turns: []\n")
@@ -129,6 +145,22 @@ class ModelClient:
             )
             async for _chunk in stream:
                 pass
+
+    def check_environment(self, litellm: Any) -> None:
+        """Fail early, with the variable to set, when the model's API key is missing."""
+        cfg = self.config
+        if cfg.scripted or cfg.api_key or cfg.api_base:
+            return
+        try:
+            env = litellm.validate_environment(model=cfg.model)
+        except Exception:
+            return  # a model litellm cannot judge: let the first request tell
+        missing = env.get("missing_keys") or []
+        if not env.get("keys_in_environment", True) and missing:
+            raise ModelConfigError(
+                f"{cfg.model}: set {' or '.join(missing)} in the environment (or give --api-base "
+                "for a local server)"
+            )
 
     async def complete(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], hooks: StreamHooks
@@ -157,6 +189,8 @@ class ModelClient:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if _misconfigured(exc, litellm):
+                    raise ModelConfigError(_describe(exc, self.config.model)) from exc
                 if emitted or attempt >= self._retries() or not _transient(exc, litellm):
                     raise ModelError(_describe(exc, self.config.model)) from exc
                 delay = self.config.retry_base_s * 2**attempt * (0.5 + random.random() / 2)

@@ -26,7 +26,7 @@ from .events import Event, EventBus, Notice, RunFinished, RunStarted
 from .executor import Executor
 from .futures import Future, FutureState
 from .loop import Agent, Finished, LimitReached
-from .model import ModelClient, ModelError
+from .model import ModelClient, ModelConfigError, ModelError
 from .trajectory import TrajectoryWriter
 
 SandboxOpener = Callable[[str, Path, str, dict[str, Any]], Sandbox]
@@ -141,6 +141,8 @@ class Session:
         try:
             await self.open()
             status, reason = await self._solve()
+        except ModelConfigError as exc:
+            error, reason = str(exc), "model_config"
         except ModelError as exc:
             error, reason = str(exc), "model_error"
         except (SandboxError, workarea.WorkAreaError) as exc:
@@ -164,7 +166,7 @@ class Session:
         for fn in self._subscribers:
             self.bus.subscribe(fn)
         self.area = await asyncio.to_thread(
-            workarea.prepare, self.repo, run_id=self.run_id, slug=workarea.slugify(self.task),
+            workarea.prepare, self.repo, run_id=self.run_id, slug=cfg.branch_slug or workarea.slugify(self.task),
             carry_changes=cfg.carry_changes,
         )
         self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)

@@ -113,7 +113,7 @@ def exit_code(outcome: RunOutcome) -> int:
         return EXIT_LIMIT
     if outcome.exit_reason in INFRA_REASONS:
         return EXIT_INFRA
-    if outcome.exit_reason == "repository_error":
+    if outcome.exit_reason in ("repository_error", "model_config"):
         return EXIT_USAGE
     return EXIT_UNSOLVED
 
