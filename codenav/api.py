@@ -94,12 +94,13 @@ def repo_map(
     """The repository's most relevant definitions for ``focus`` (repository-relative
     posix paths) within ``max_tokens``."""
     index = build_index(root, cache_dir=cache_dir, use_cache=use_cache)
-    ranked = rank_definitions(index.files, set(focus))
+    # Every shown definition costs at least one token, so no more can fit.
+    ranked = rank_definitions(index.files, set(focus), limit=max_tokens)
     fitted = fit_map(ranked, index.files, max_tokens)
     return RepoMapResult(
         text=fitted.text,
         shown=fitted.shown,
-        definitions=len(ranked),
+        definitions=sum(len(tags.definitions) for tags in index.files.values()),
         files_shown=len({r.path for r in ranked[: fitted.shown]}),
         files=len(index.files),
         unknown_focus=tuple(p for p in focus if p not in index.files),

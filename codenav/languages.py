@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
-import importlib.metadata
+import importlib.util
+import os
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import PurePosixPath
@@ -103,12 +104,19 @@ def tags_version() -> str:
         for kind in ("definitions", "references"):
             digest.update(_query_text(spec.queries, kind).encode())
     for module in ["tree_sitter", *sorted({spec.module for spec in LANGUAGES})]:
-        digest.update(f"{module}={_version(module)};".encode())
+        digest.update(f"{module}={_installed(module)};".encode())
     return digest.hexdigest()[:16]
 
 
-def _version(module: str) -> str:
-    try:
-        return importlib.metadata.version(module.replace("_", "-"))
-    except importlib.metadata.PackageNotFoundError:
+def _installed(module: str) -> str:
+    """Where a module is installed and when: an upgrade changes it. (Package metadata
+    would say the version too, but reading it costs more than the whole warm map's
+    start.)"""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
         return "?"
+    try:
+        st = os.stat(spec.origin)
+    except OSError:
+        return spec.origin
+    return f"{spec.origin}:{st.st_size}:{st.st_mtime_ns}"

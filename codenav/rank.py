@@ -12,6 +12,7 @@ Names are matched by spelling, across languages, as a reader skimming the code w
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
@@ -98,23 +99,28 @@ class _Graph:
 
 
 def rank_definitions(
-    files: Mapping[str, FileTags], focus: Collection[str] = ()
+    files: Mapping[str, FileTags], focus: Collection[str] = (), limit: int | None = None
 ) -> list[RankedDefinition]:
-    """Every definition, most relevant first; ties go by path and line."""
+    """The definitions, most relevant first (ties go by path and line); only the first
+    ``limit`` when given, which spares sorting all of a large repository's."""
     paths = sorted(files)
     focus_ids = {i for i, path in enumerate(paths) if path in focus}
     graph = _build_graph(files, paths, focus_ids)
     ranks = pagerank(graph.links, _jumps(len(paths), focus_ids))
     used = _spread(graph, ranks)
-    ranked = [
-        RankedDefinition(path, k, definition, score, ranks[j], j in focus_ids)
+    # Plain tuples sort fast; objects are made for the ones returned.
+    keys = [
+        (-round(score, 12), path, files[path].definitions[k].line, k, j)
         for j, path in enumerate(paths)
-        for k, (definition, score) in enumerate(
+        for k, score in enumerate(
             _scores(files[path], j, ranks[j] * _kept_share(graph, j, focus_ids), used)
         )
     ]
-    ranked.sort(key=lambda r: (-round(r.score, 12), r.path, r.definition.line, r.index))
-    return ranked
+    top = sorted(keys) if limit is None or limit >= len(keys) else heapq.nsmallest(limit, keys)
+    return [
+        RankedDefinition(path, k, files[path].definitions[k], -score, ranks[j], j in focus_ids)
+        for score, path, _line, k, j in top
+    ]
 
 
 def _build_graph(files: Mapping[str, FileTags], paths: list[str], focus: set[int]) -> _Graph:
@@ -186,11 +192,12 @@ def _kept_share(graph: _Graph, file_id: int, focus: set[int]) -> float:
 
 def _scores(
     tags: FileTags, file_id: int, kept: float, used: Mapping[tuple[int, str], float]
-) -> list[tuple[Definition, float]]:
+) -> list[float]:
+    """The score of each of a file's definitions."""
     if not tags.definitions:
         return []
     own = kept / len(tags.definitions)
     # Definitions sharing a name (overloads, `area` of each shape) share its score.
     same_name = Counter(d.name for d in tags.definitions)
-    return [(d, used.get((file_id, d.name), 0.0) / same_name[d.name] + own)
+    return [used.get((file_id, d.name), 0.0) / same_name[d.name] + own
             for d in tags.definitions]

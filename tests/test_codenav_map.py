@@ -103,6 +103,14 @@ def test_used_definitions_rank_above_unused_ones(cache: Path) -> None:
     assert used < order.index(("geometry.py", "largest.key"))
 
 
+def test_a_limited_ranking_is_the_head_of_the_full_one(cache: Path) -> None:
+    index = build_index(REPO, cache_dir=cache)
+    full = rank_definitions(index.files, {"render.js"})
+    assert rank_definitions(index.files, {"render.js"}, limit=9) == full[:9]
+    assert rank_definitions(index.files, limit=1_000) == rank_definitions(index.files)
+    assert len(full) == sum(len(t.definitions) for t in index.files.values())
+
+
 def test_focus_puts_its_file_first(cache: Path) -> None:
     for focus in ["geometry.py", "shapes.go", "render.js"]:
         text = repo_map(REPO, focus=[focus], max_tokens=200, cache_dir=cache).text
