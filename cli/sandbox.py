@@ -189,7 +189,16 @@ def _workspace(repo: Path, *, in_place: bool) -> Iterator[Path]:
     if in_place:
         yield repo
         return
-    scratch = Path(tempfile.mkdtemp(prefix="asyncfc-run-"))
+    base = Path(tempfile.gettempdir()).resolve()
+    if base == repo or repo in base.parents:  # a copy of /tmp cannot live in /tmp
+        base = repo.parent
+    try:
+        if base == repo:
+            raise OSError("it has no parent folder")
+        scratch = Path(tempfile.mkdtemp(prefix="asyncfc-run-", dir=base))
+    except OSError as exc:
+        typer.echo(f"asyncfc-agent: no room for a copy of {repo} ({exc}); use --in-place", err=True)
+        raise typer.Exit(EXIT_SANDBOX_ERROR) from None
     try:
         copy = scratch / repo.name
         _copy_tree(repo, copy)

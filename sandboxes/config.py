@@ -46,6 +46,9 @@ class SandboxConfig:
     env: Mapping[str, str] = field(default_factory=dict)
     #: Where the workspace is mounted in the container.
     workdir: str = "/workspace"
+    #: When the workspace is a git worktree, mount the repository's git directory
+    #: read-only at its own path, so git status, diff and log work in the sandbox.
+    mount_git: bool = True
     #: Seconds to wait for a container to come up.
     start_timeout_s: float = 30.0
     #: Seconds ``close`` may take to remove a container before it gives up.

@@ -111,19 +111,21 @@ class DockerSandbox:
         async with self._start_lock:
             if self._closed:
                 raise SandboxError("the sandbox is closed")
-            if self._channel is not None:
-                return
-            if not self.host_workspace.is_dir():
-                raise SandboxError(f"workspace {self.host_workspace} is not a directory")
-            self._client = await asyncio.to_thread(connect, self.config.docker_host)
-            await self._check_image()
-            await self._prepare_host()
-            try:
-                await self._launch()
-            except BaseException:
-                # nobody calls close() after a failed __aenter__: leave nothing behind
-                await asyncio.shield(self._drop_snapshots())
-                raise
+            if self._channel is None:
+                await self._boot()
+
+    async def _boot(self) -> None:
+        if not self.host_workspace.is_dir():
+            raise SandboxError(f"workspace {self.host_workspace} is not a directory")
+        self._client = await asyncio.to_thread(connect, self.config.docker_host)
+        await self._check_image()
+        await self._prepare_host()
+        try:
+            await self._launch()
+        except BaseException:
+            # nobody calls close() after a failed __aenter__: leave nothing behind
+            await asyncio.shield(self._drop_snapshots())
+            raise
 
     async def restart(self) -> None:
         """Replace the container (dead or alive) by a fresh one; workspace and snapshots stay.
@@ -139,7 +141,10 @@ class DockerSandbox:
             await self._discard_container()
             self._death = None
             self.container_name = _container_name(self.session_id)
-            await self._launch()
+            if self._snapshot_root is None:  # never started, or its start failed
+                await self._boot()
+            else:
+                await self._launch()
 
     async def close(self) -> None:
         """Remove the container and the snapshots; finishes even when cancelled (bounded)."""
@@ -241,6 +246,10 @@ class DockerSandbox:
             "HOME": "/tmp",
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
+            # the mounted git directory belongs to another uid; git refuses it otherwise
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "safe.directory",
+            "GIT_CONFIG_VALUE_0": "*",
             **self.config.env,
         }
 
@@ -249,12 +258,17 @@ class DockerSandbox:
 
         cfg = self.config
         assert self._snapshot_root is not None
+        binds = {
+            str(self.host_workspace): {"bind": self.workdir, "mode": "rw"},
+            str(self._snapshot_root): {"bind": SNAPSHOTS, "mode": "rw"},
+            str(RUNNER_HOST): {"bind": RUNNER, "mode": "ro"},
+        }
+        common = worktree_git_dir(self.host_workspace) if cfg.mount_git else None
+        if common is not None:
+            # read-only: a command must not rewrite the user's refs or plant hooks
+            binds[str(common)] = {"bind": str(common), "mode": "ro"}
         return {
-            "binds": {
-                str(self.host_workspace): {"bind": self.workdir, "mode": "rw"},
-                str(self._snapshot_root): {"bind": SNAPSHOTS, "mode": "rw"},
-                str(RUNNER_HOST): {"bind": RUNNER, "mode": "ro"},
-            },
+            "binds": binds,
             "network_mode": cfg.network,
             "mem_limit": cfg.memory,
             "memswap_limit": cfg.memory,
@@ -436,6 +450,25 @@ def hand_over(root: Path, owner: tuple[int, int]) -> None:
     for dirpath, dirnames, filenames in os.walk(root):
         for name in (*dirnames, *filenames):
             own(os.path.join(dirpath, name))
+
+
+def worktree_git_dir(workspace: Path) -> Path | None:
+    """The repository's git directory when ``workspace`` is a linked worktree, else None.
+
+    A worktree's ``.git`` is a file naming ``<repo>/.git/worktrees/<name>``, whose
+    ``commondir`` leads back to ``<repo>/.git``; that one folder holds both.
+    """
+    dotgit = workspace / ".git"
+    if not dotgit.is_file():
+        return None
+    text = dotgit.read_text(errors="replace").strip()
+    if not text.startswith("gitdir:"):
+        return None
+    gitdir = (workspace / text.removeprefix("gitdir:").strip()).resolve()
+    commondir = gitdir / "commondir"
+    if not commondir.is_file():
+        return gitdir if gitdir.is_dir() else None
+    return (gitdir / commondir.read_text().strip()).resolve()
 
 
 def _snapshot_root_beside(workspace: Path) -> Path:

@@ -13,6 +13,7 @@ tag and a rebuild, and an unchanged one is never rebuilt.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import os
@@ -52,7 +53,9 @@ def recipe_hash(recipe: Path = DEFAULT_RECIPE) -> str:
     return digest.hexdigest()[:12]
 
 
+@functools.cache
 def default_image(recipe: Path = DEFAULT_RECIPE) -> str:
+    """The tag of the recipe's image (read once: sandboxes ask for it on the event loop)."""
     return f"{REPOSITORY}:{recipe_hash(recipe)}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -307,3 +308,37 @@ async def test_future_isolation_lends_a_sibling(docker_image: str, tmp_path: Pat
         assert [c.role for c in _containers(sb.session_id)] == ["task"]
         assert snap.host_path is not None and snap.host_path.exists()  # the sibling shares it
         await sb.remove_snapshot(snap)
+
+
+async def test_git_reads_work_in_a_worktree_but_cannot_write(
+    docker_image: str, tmp_path: Path
+) -> None:
+    def git(cwd: Path, *args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=cwd, check=True, capture_output=True)
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "a.txt").write_text("one\n")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-qm", "first")
+    git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "agent")
+    async with DockerSandbox(tmp_path / "wt", session_id=_session(), config=TEST_CONFIG) as sb:
+        (sb.host_workspace / "a.txt").write_text("two\n")
+        reads = await sb.exec("git log --format=%s; git status --short")
+        assert reads.output.splitlines() == ["first", " M a.txt"], reads.output
+        write = await sb.exec("git commit -qam sneaky")
+        assert write.exit_code != 0 and "Read-only file system" in write.output
+
+
+async def test_revive_of_a_sandbox_never_started_starts_it(
+    docker_image: str, tmp_path: Path
+) -> None:
+    sb = DockerSandbox(_workspace(tmp_path), session_id=_session(), config=TEST_CONFIG)
+    try:
+        await revive(sb)
+        assert (await sb.exec("echo up")).output == "up\n"
+    finally:
+        await sb.close()
+    assert _containers(sb.session_id) == []
