@@ -2,8 +2,8 @@
 
 In a git repository git itself lists the files (tracked, plus untracked ones that are not
 ignored), which honours every .gitignore at the cost of one process. Elsewhere, or when
-git is missing, a walk skips the directories that hold dependencies and build output.
-Either way those directories are skipped, since some repositories commit them.
+git is missing, a walk does. Either way the directories that hold dependencies and build
+output are skipped, since some repositories commit them, and so are hidden ones.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ _GIT_TIMEOUT_S = 30.0
 def source_files(root: Path) -> list[str]:
     """Files under ``root`` in a supported language, as sorted posix paths relative to it."""
     listed = _git_files(root)
-    candidates = listed if listed is not None else _walk(root)
+    # Nothing listed can also mean a folder the enclosing repository ignores.
+    candidates = listed if listed else _walk(root)
     return sorted({p for p in candidates if language_for(p) is not None and not _skipped(p)})
 
 

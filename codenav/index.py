@@ -29,6 +29,8 @@ _MIN_SHARE = 100  # files per worker at the least
 
 @dataclass
 class IndexStats:
+    """What building an index took: files indexed, parsed, and read from the cache."""
+
     files: int = 0
     parsed: int = 0
     cached: int = 0

@@ -69,6 +69,15 @@ def test_git_listing_of_a_folder_inside_a_repository(tmp_path: Path) -> None:
     assert source_files(tmp_path / "sub") == ["inner.py"]
 
 
+@pytest.mark.skipif(not HAS_GIT, reason="git is not installed")
+def test_a_folder_its_repository_ignores_is_walked(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    write(tmp_path, ".gitignore", "scratch/\n")
+    write(tmp_path, "scratch/tool.py", "x = 1\n")
+    assert source_files(tmp_path) == []
+    assert source_files(tmp_path / "scratch") == ["tool.py"]
+
+
 def test_second_index_reads_the_cache_and_parses_nothing(repo: Path, cache: Path) -> None:
     first = build_index(repo, cache_dir=cache)
     assert (first.stats.files, first.stats.parsed, first.stats.cached) == (7, 7, 0)
