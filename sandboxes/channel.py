@@ -101,6 +101,7 @@ class Channel:
         self._reader = threading.Thread(target=self._read_loop, name="sandbox-read", daemon=True)
         self._stderr = b""
         self.lost = False
+        self._hung_up = False
         self.info: dict[str, Any] = {}
 
     async def open(self, timeout_s: float) -> dict[str, Any]:
@@ -147,7 +148,10 @@ class Channel:
             raise SandboxDied(f"{_LOST}: {exc}") from None
 
     def close(self) -> None:
-        """Hang up; the runner sees its stdin end and kills what still runs."""
+        """Hang up; the runner sees its stdin end and kills what still runs. Idempotent."""
+        if self._hung_up:
+            return
+        self._hung_up = True
         raw = _raw_socket(self._sock)  # closing a SocketIO drops its socket
         with contextlib.suppress(OSError):
             raw.shutdown(socket.SHUT_RDWR)

@@ -113,6 +113,9 @@ class DockerSandbox:
                 raise SandboxError("the sandbox is closed")
             if self._channel is None:
                 await self._boot()
+            if self._closed:  # close() ran while the container came up: it missed it
+                await asyncio.shield(self._release())
+                raise SandboxError("the sandbox was closed while it started")
 
     async def _boot(self) -> None:
         if not self.host_workspace.is_dir():
@@ -211,14 +214,20 @@ class DockerSandbox:
         self._shell = str(info.get("shell") or "/bin/sh")
 
     async def _failed_start(self, exc: BaseException) -> str:
+        """Clean up after a failed launch; the one-line reason."""
+        runner_ended = self._channel is not None and self._channel.lost
         detail = self._channel.stderr_tail.splitlines()[-1:] if self._channel else []
         if self._channel is not None:
             self._channel.close()
             self._channel = None
         with contextlib.suppress(SandboxError):
             await self._discard_container()
+        if self._closed:
+            return "the sandbox was closed while it started"
         why = detail[0] if detail else brief(exc)
-        return f"cannot start a container of {self.image} (it needs python3 and /bin/sh): {why}"
+        runner_missing = runner_ended or "executable file not found" in why
+        hint = " (the image needs python3 and /bin/sh)" if runner_missing else ""
+        return f"cannot start a container of {self.image}{hint}: {why}"
 
     def _create(self) -> str:
         api = self._client.api

@@ -342,3 +342,14 @@ async def test_revive_of_a_sandbox_never_started_starts_it(
     finally:
         await sb.close()
     assert _containers(sb.session_id) == []
+
+
+async def test_close_while_starting_leaves_nothing(docker_image: str, tmp_path: Path) -> None:
+    sb = DockerSandbox(_workspace(tmp_path), session_id=_session(), config=TEST_CONFIG)
+    starting = asyncio.create_task(sb.start())
+    await asyncio.sleep(0.1)  # a start takes ~0.5 s: this lands in the middle of it
+    await sb.close()
+    with pytest.raises(SandboxError, match="closed while it started"):
+        await starting
+    assert _containers(sb.session_id) == []
+    assert not await asyncio.to_thread(lambda: list(tmp_path.glob(".snapshots-*")))

@@ -103,3 +103,14 @@ async def test_local_sandbox_passes_through_the_future_helpers(tmp_path: Path) -
         async with future_sandbox(box) as lent:
             assert lent is box
             assert (await lent.exec("echo ok")).output == "ok\n"
+
+
+def test_death_reasons_read_as_one_line() -> None:
+    from asyncfc_agent.sandboxes.docker import _describe_exit
+
+    oom = _describe_exit("box", {"OOMKilled": True, "ExitCode": 137}, "2g")
+    assert oom == "container box ran out of memory (limit 2g) and was killed"
+    killed = _describe_exit("box", {"ExitCode": 137, "Error": ""}, "2g")
+    assert killed == "container box stopped (exit code 137, killed)"
+    failed = _describe_exit("box", {"ExitCode": 1, "Error": "mount failed"}, "2g")
+    assert failed == "container box stopped (exit code 1): mount failed"
