@@ -4,8 +4,8 @@ A file that uses a name points at every file that defines it. PageRank over thos
 personalised to the files in focus, says how central each file is to the focus; a file's
 rank then flows along its links to the definitions it uses, so a definition ranks high
 when files that matter use it. Each file also keeps a share of its own rank for its own
-definitions: all of it for a focus file (what the reader works on matters by itself),
-and what does not flow out for the others.
+definitions, most of it for the outermost ones: all of its rank for a focus file (what
+the reader works on matters by itself), and what does not flow out for the others.
 
 Names are matched by spelling, across languages, as a reader skimming the code would.
 """
@@ -27,6 +27,8 @@ FOCUS_LINK_BOOST = 50.0
 FOCUS_JUMP_SHARE = 0.9
 #: A name defined in more files than this is too generic to say anything (`run`, `get`).
 MAX_DEFINERS = 30
+#: A nested definition's weight in its file's own share, relative to its parent's.
+NESTED_SHARE = 0.25
 #: Weight of a link between languages: a TypeScript `Config` and a Python `Config` share
 #: a spelling far more often than a meaning.
 CROSS_LANGUAGE = 0.1
@@ -101,25 +103,29 @@ class _Graph:
 def rank_definitions(
     files: Mapping[str, FileTags], focus: Collection[str] = (), limit: int | None = None
 ) -> list[RankedDefinition]:
-    """The definitions, most relevant first (ties go by path and line); only the first
-    ``limit`` when given, which spares sorting all of a large repository's."""
+    """The definitions, most relevant first (ties go by path and line), after the
+    top-level definitions of the focus files; only the first ``limit`` when given, which
+    spares sorting all of a large repository's."""
     paths = sorted(files)
     focus_ids = {i for i, path in enumerate(paths) if path in focus}
     graph = _build_graph(files, paths, focus_ids)
     ranks = pagerank(graph.links, _jumps(len(paths), focus_ids))
     used = _spread(graph, ranks)
-    # Plain tuples sort fast; objects are made for the ones returned.
+    # Plain tuples sort fast; objects are made for the ones returned. The focus files'
+    # top-level definitions lead: they are the outline of what the reader works on.
     keys = [
-        (-round(score, 12), path, files[path].definitions[k].line, k, j)
+        (not (j in focus_ids and d.parent < 0), -round(score, 12), path, d.line, k, j)
         for j, path in enumerate(paths)
-        for k, score in enumerate(
-            _scores(files[path], j, ranks[j] * _kept_share(graph, j, focus_ids), used)
-        )
+        for k, (d, score) in enumerate(zip(
+            files[path].definitions,
+            _scores(files[path], j, ranks[j] * _kept_share(graph, j, focus_ids), used),
+            strict=True,
+        ))
     ]
     top = sorted(keys) if limit is None or limit >= len(keys) else heapq.nsmallest(limit, keys)
     return [
         RankedDefinition(path, k, files[path].definitions[k], -score, ranks[j], j in focus_ids)
-        for score, path, _line, k, j in top
+        for _, score, path, _line, k, j in top
     ]
 
 
@@ -193,11 +199,16 @@ def _kept_share(graph: _Graph, file_id: int, focus: set[int]) -> float:
 def _scores(
     tags: FileTags, file_id: int, kept: float, used: Mapping[tuple[int, str], float]
 ) -> list[float]:
-    """The score of each of a file's definitions."""
+    """The score of each of a file's definitions: the rank flowing to its name, plus its
+    part of what the file keeps, most of which goes to the outermost definitions, since
+    those say what the file is about."""
     if not tags.definitions:
         return []
-    own = kept / len(tags.definitions)
+    weights: list[float] = []
+    for d in tags.definitions:  # a parent always comes before what it encloses
+        weights.append(1.0 if d.parent < 0 else weights[d.parent] * NESTED_SHARE)
+    own = kept / sum(weights)
     # Definitions sharing a name (overloads, `area` of each shape) share its score.
     same_name = Counter(d.name for d in tags.definitions)
-    return [used.get((file_id, d.name), 0.0) / same_name[d.name] + own
-            for d in tags.definitions]
+    return [used.get((file_id, d.name), 0.0) / same_name[d.name] + own * w
+            for d, w in zip(tags.definitions, weights, strict=True)]

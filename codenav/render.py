@@ -34,7 +34,7 @@ def fit_map(
     """The map of the longest prefix of ``ranked`` whose text fits ``max_tokens``."""
     low, high = 0, _upper_bound(ranked, max_tokens)
     best = ""
-    while low < high:  # invariant: the prefix of `low` fits, the one of `high + 1` may not
+    while low < high:  # invariant: the prefix of `low` fits; none longer than `high` does
         mid = (low + high + 1) // 2
         text = render_map(ranked[:mid], files)
         if estimate_tokens(text) <= max_tokens:

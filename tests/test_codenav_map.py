@@ -172,20 +172,38 @@ def test_a_budget_too_small_for_one_definition(cache: Path) -> None:
 # --- focus on this project ----------------------------------------------------------------
 
 
-def test_focus_ranks_the_cli_and_the_tool_protocol_near_the_top(cache: Path) -> None:
+def test_focus_ranks_the_cli_and_the_tool_protocol_at_the_top(cache: Path) -> None:
     focus = ["tools/base.py", "cli/app.py"]
-    text = repo_map(PROJECT, focus=focus, max_tokens=1024, cache_dir=cache).text
-    assert set(focus) <= set(headers(text)[:3])
+    text = repo_map(PROJECT, focus=focus, max_tokens=400, cache_dir=cache).text
+    assert set(headers(text)[:2]) == set(focus)
     unfocused = repo_map(PROJECT, max_tokens=1024, cache_dir=cache).text
     assert "cli/app.py" not in headers(unfocused)[:3]
 
 
-def test_focus_ranks_the_executor_near_the_top(cache: Path) -> None:
+def test_focus_ranks_the_executor_at_the_top(cache: Path) -> None:
     if not (PROJECT / "agent" / "executor.py").exists():
         pytest.skip("agent/executor.py is not in this checkout")
     focus = ["agent/executor.py", "cli/app.py"]
-    text = repo_map(PROJECT, focus=focus, max_tokens=1024, cache_dir=cache).text
-    assert set(focus) <= set(headers(text)[:3])
+    text = repo_map(PROJECT, focus=focus, max_tokens=400, cache_dir=cache).text
+    assert set(headers(text)[:2]) == set(focus)
+
+
+def test_focus_brings_in_what_the_focus_uses(cache: Path) -> None:
+    # cli/nav.py calls into codenav/api.py, which is nowhere near the top otherwise.
+    focused = repo_map(PROJECT, focus=["cli/nav.py"], max_tokens=400, cache_dir=cache).text
+    assert headers(focused)[:2] == ["cli/nav.py", "codenav/api.py"]
+    unfocused = repo_map(PROJECT, max_tokens=1024, cache_dir=cache).text
+    assert "codenav/api.py" not in headers(unfocused)[:10]
+
+
+def test_the_top_level_of_focus_files_leads_the_ranking(cache: Path) -> None:
+    index = build_index(REPO, cache_dir=cache)
+    ranked = rank_definitions(index.files, {"shapes.ts"})
+    top_level = [d for d in index.files["shapes.ts"].definitions if d.parent < 0]
+    head = ranked[: len(top_level)]
+    assert sorted(r.definition.line for r in head) == [d.line for d in top_level]
+    assert {r.path for r in head} == {"shapes.ts"}
+    assert all(r.in_focus for r in head)
 
 
 def test_unknown_focus_files_are_reported(cache: Path) -> None:
