@@ -81,6 +81,9 @@ class Executor:
         self._sandbox_factory = sandbox_factory
         self.futures: dict[str, Future] = {}
         self._seq = 0
+        # futures holding their locks (not yet released), by kind, in issue order
+        self._writers: dict[str, Future] = {}
+        self._readers: dict[str, Future] = {}
         self._slots = asyncio.Semaphore(self.config.max_concurrency)
         self._changed = asyncio.Event()  # replaced by a fresh one at every change
         self._tg: asyncio.TaskGroup | None = None
@@ -139,12 +142,29 @@ class Executor:
         if problem is not None:
             self._finish(future, FutureState.FAILED, error=problem)
             return future
-        blockers = [
-            g for g in self.futures.values()
-            if g is not future and not g.released.is_set() and g.effects.conflicts(effects)
-        ]
+        blockers = self._blockers(effects)
+        self._hold(future)
         future.task = self._tg.create_task(self._drive(future, tool, blockers), name=fid)
         return future
+
+    def _blockers(self, effects: Effects) -> list[Future]:
+        """Earlier futures holding locks that conflict with ``effects``.
+
+        Readers never conflict with readers, so a reader only looks at the writers that
+        hold locks: a burst of reads stays linear.
+        """
+        candidates = list(self._writers.values())
+        if effects.writes:
+            candidates += self._readers.values()
+        return sorted((g for g in candidates if g.effects.conflicts(effects)), key=lambda g: g.seq)
+
+    def _hold(self, future: Future) -> None:
+        (self._writers if future.effects.writes else self._readers)[future.id] = future
+
+    def _release(self, future: Future) -> None:
+        self._writers.pop(future.id, None)
+        self._readers.pop(future.id, None)
+        future.released.set()
 
     def _effects(
         self, tool: Tool[Any], args: dict[str, Any], fid: str, deps: list[str]
@@ -221,7 +241,7 @@ class Executor:
             if future.effects.snapshot:
                 snapshot = await sandbox.snapshot(self.workspace.revision)
             if snapshot is not None:
-                future.released.set()  # later writers may go on: the copy is taken
+                self._release(future)  # later writers may go on: the copy is taken
             self.bus.publish(FutureStarted(future.id, future.workspace_rev, snapshot is not None))
             ctx = ToolContext(
                 sandbox=sandbox,
@@ -281,7 +301,7 @@ class Executor:
         if future.workspace_rev is None:
             future.workspace_rev = self.workspace.revision
         future.message = protocol.render_result(future, self.workspace, self.bus.now())
-        future.released.set()
+        self._release(future)
         future.done.set()
         self.bus.publish(
             FutureResolved(

@@ -50,7 +50,7 @@ def norm_path(path: str) -> str:
 
 def paths_overlap(a: str, b: str) -> bool:
     """Whether two workspace paths name the same file or one contains the other."""
-    if a == WHOLE or b == WHOLE or a == b:
+    if WHOLE in (a, b) or a == b:
         return True
     return a.startswith(b + "/") or b.startswith(a + "/")
 
