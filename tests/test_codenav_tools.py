@@ -133,7 +133,7 @@ async def test_outputs_are_capped_with_a_note(repo: Path) -> None:
 
 
 async def test_a_cold_map_does_not_stall_the_event_loop(ctx: ToolContext) -> None:
-    for i in range(150):
+    for i in range(120):
         (ctx.workspace.root / f"gen/m{i}.py").parent.mkdir(exist_ok=True)
         (ctx.workspace.root / f"gen/m{i}.py").write_text(
             "".join(f"class C{i}_{k}:\n    def run(self) -> int:\n        return {k}\n\n"
@@ -154,9 +154,11 @@ async def test_a_cold_map_does_not_stall_the_event_loop(ctx: ToolContext) -> Non
     await RepoMap().run(ctx, RepoMapArgs())
     took = time.perf_counter() - started
     ticker.cancel()
-    assert took > 0.2  # long enough for a stall to show
+    # Parsing on the loop would stop the ticker for the whole run; in a thread it only
+    # waits for the GIL between steps (a busy machine adds the odd scheduling delay).
+    assert took > 0.3
     assert len(gaps) > 10
-    assert max(gaps) < 0.15
+    assert max(gaps) < took / 3
 
 
 # --- the command line ----------------------------------------------------------------------
