@@ -133,8 +133,7 @@ def run_session(task: str, repo: Path, cfg: RunConfig, *, plain: bool, json_even
     except KeyboardInterrupt:
         typer.echo(f"\ninterrupted; the run's record is in {session.out_dir}", err=True)
         raise typer.Exit(130) from None
-    if not json_events:
-        view.print_summary(outcome, plain=plain)
+    view.print_summary(outcome, plain=plain, json_events=json_events)
     return outcome
 
 

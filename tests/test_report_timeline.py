@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from asyncfc_agent.agent import events as ev
 from asyncfc_agent.agent.events import Event
 from asyncfc_agent.agent.timeline import (
