@@ -22,6 +22,7 @@ from typing import Any, Self
 from pydantic import ValidationError
 
 from ..sandboxes.base import Sandbox, SandboxDied, SandboxError, Snapshot
+from ..sandboxes.factory import future_sandbox
 from ..tools.base import WHOLE, Effects, Tool, ToolContext, ToolResult, ToolsConfig
 from ..tools.errors import ToolError
 from ..tools.workspace import Workspace
@@ -238,21 +239,24 @@ class Executor:
         sandbox = self.sandbox
         snapshot: Snapshot | None = None
         try:
-            if future.effects.snapshot:
-                snapshot = await sandbox.snapshot(self.workspace.revision)
-            if snapshot is not None:
-                self._release(future)  # later writers may go on: the copy is taken
-            self.bus.publish(FutureStarted(future.id, future.workspace_rev, snapshot is not None))
-            ctx = ToolContext(
-                sandbox=sandbox,
-                workspace=self.workspace,
-                config=self.tools_config,
-                future_id=future.id,
-                snapshot=snapshot,
-                emit=lambda text: self._on_output(future, text),
-            )
-            async with asyncio.timeout(self._timeout(tool, parsed)):
-                result = await tool.run(ctx, parsed)
+            async with contextlib.AsyncExitStack() as stack:
+                box = sandbox
+                if future.effects.snapshot:
+                    snapshot = await sandbox.snapshot(self.workspace.revision)
+                    self._release(future)  # later writers may go on: the copy is taken
+                    # a long reader may get a container of its own (isolation "future")
+                    box = await stack.enter_async_context(future_sandbox(sandbox))
+                self.bus.publish(FutureStarted(future.id, future.workspace_rev, snapshot is not None))
+                ctx = ToolContext(
+                    sandbox=box,
+                    workspace=self.workspace,
+                    config=self.tools_config,
+                    future_id=future.id,
+                    snapshot=snapshot,
+                    emit=lambda text: self._on_output(future, text),
+                )
+                async with asyncio.timeout(self._timeout(tool, parsed)):
+                    result = await tool.run(ctx, parsed)
         finally:
             if snapshot is not None:
                 with contextlib.suppress(Exception):
