@@ -131,7 +131,7 @@ async def test_run_tests_runs_pytest_and_counts(ctx: ToolContext) -> None:
     put(ctx, PYTEST_REPO)
     result = await run_tests(ctx)
     assert result.exit_code == 1 and not result.ok
-    assert result.meta["command"] == "python -m pytest -q"
+    assert result.meta["command"] == "python3 -m pytest -q"
     assert {k: result.meta[k] for k in ("passed", "failed", "errors")} == {
         "passed": 1, "failed": 1, "errors": 0,
     }
@@ -143,7 +143,7 @@ async def test_run_tests_target_narrows_the_run(ctx: ToolContext) -> None:
     put(ctx, PYTEST_REPO)
     result = await run_tests(ctx, "tests/test_calc.py::test_add")
     assert result.ok and result.exit_code == 0
-    assert result.meta["command"] == "python -m pytest -q tests/test_calc.py::test_add"
+    assert result.meta["command"] == "python3 -m pytest -q tests/test_calc.py::test_add"
     assert (result.meta["passed"], result.meta["failed"]) == (1, 0)
 
 
@@ -165,11 +165,11 @@ async def test_run_tests_runs_unittest(ctx: ToolContext) -> None:
         ),
     })
     result = await run_tests(ctx)
-    assert result.meta["command"] == "python -m unittest"
+    assert result.meta["command"] == "python3 -m unittest"
     assert result.ok, result.output
     assert "Ran 1 test" in result.output
     narrowed = await run_tests(ctx, "test_strings.T.test_upper")
-    assert narrowed.ok and narrowed.meta["command"] == "python -m unittest test_strings.T.test_upper"
+    assert narrowed.ok and narrowed.meta["command"] == "python3 -m unittest test_strings.T.test_upper"
 
 
 async def test_run_tests_uses_the_configured_command_and_keeps_the_tail(

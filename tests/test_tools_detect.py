@@ -23,7 +23,7 @@ def npm(scripts: dict[str, str]) -> str:
     return json.dumps({"name": "x", "scripts": scripts})
 
 
-PYTEST = Detected("pytest", "python -m pytest -q")
+PYTEST = Detected("pytest", "python3 -m pytest -q")
 
 
 @pytest.mark.parametrize(
@@ -38,10 +38,10 @@ PYTEST = Detected("pytest", "python -m pytest -q")
         ({"tests/test_a.py": "def test_a(): pass\n"}, PYTEST),
         ({"tests/test_a.py": "import pytest\n" + UNITTEST_CASE}, PYTEST),
         ({"tests/test_a.py": UNITTEST_CASE},
-         Detected("unittest", "python -m unittest discover -s tests")),
+         Detected("unittest", "python3 -m unittest discover -s tests")),
         ({"tests/__init__.py": "", "tests/test_a.py": UNITTEST_CASE},
-         Detected("unittest", "python -m unittest")),
-        ({"test_a.py": UNITTEST_CASE}, Detected("unittest", "python -m unittest")),
+         Detected("unittest", "python3 -m unittest")),
+        ({"test_a.py": UNITTEST_CASE}, Detected("unittest", "python3 -m unittest")),
         ({"package.json": npm({"test": "jest"})}, Detected("npm", "npm test --silent")),
         ({"Cargo.toml": "[package]\n"}, Detected("cargo", "cargo test")),
         ({"go.mod": "module x\n"}, Detected("go", "go test ./...")),
@@ -76,18 +76,18 @@ def test_finds_no_test_command_where_nothing_says_how(
 @pytest.mark.parametrize(
     ("found", "target", "command"),
     [
-        (PYTEST, "tests/test_a.py::test_x", "python -m pytest -q tests/test_a.py::test_x"),
-        (PYTEST, "tests/a.py -k 'x or y'", "python -m pytest -q tests/a.py -k 'x or y'"),
-        (PYTEST, "a.py; touch x", "python -m pytest -q 'a.py;' touch x"),
-        (Detected("unittest", "python -m unittest discover -s tests"), "tests.test_a",
-         "python -m unittest tests.test_a"),
+        (PYTEST, "tests/test_a.py::test_x", "python3 -m pytest -q tests/test_a.py::test_x"),
+        (PYTEST, "tests/a.py -k 'x or y'", "python3 -m pytest -q tests/a.py -k 'x or y'"),
+        (PYTEST, "a.py; touch x", "python3 -m pytest -q 'a.py;' touch x"),
+        (Detected("unittest", "python3 -m unittest discover -s tests"), "tests.test_a",
+         "python3 -m unittest tests.test_a"),
         (Detected("npm", "npm test --silent"), "src/a.test.js",
          "npm test --silent -- src/a.test.js"),
         (Detected("cargo", "cargo test"), "parses_dates", "cargo test parses_dates"),
         (Detected("go", "go test ./..."), "./pkg/dates/...", "go test ./pkg/dates/..."),
         (Detected("configured", "./scripts/test.sh --fast"), "unit",
          "./scripts/test.sh --fast unit"),
-        (PYTEST, None, "python -m pytest -q"),
+        (PYTEST, None, "python3 -m pytest -q"),
     ],
 )
 def test_a_target_narrows_the_command(found: Detected, target: str | None, command: str) -> None:
@@ -109,8 +109,8 @@ def test_targets_that_cannot_be_used() -> None:
         ({"Cargo.toml": "[package]\n"}, "cargo", "cargo build"),
         ({"go.mod": "module x\n"}, "go", "go build ./..."),
         ({"package.json": npm({"build": "tsc"})}, "npm", "npm run build --silent"),
-        ({"pyproject.toml": "[project]\n"}, "python", "python -m compileall -q -x"),
-        ({"main.py": "print(1)\n"}, "python", "python -m compileall -q -x"),
+        ({"pyproject.toml": "[project]\n"}, "python", "python3 -m compileall -q -x"),
+        ({"main.py": "print(1)\n"}, "python", "python3 -m compileall -q -x"),
     ],
 )
 def test_detects_the_build_command(

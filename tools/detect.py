@@ -42,7 +42,7 @@ class Detected:
         if self.kind == "npm":
             return f"{self.command} -- {quoted}"
         if self.kind == "unittest":
-            return f"python -m unittest {quoted}"
+            return f"python3 -m unittest {quoted}"
         if self.kind == "make":
             raise ToolError(
                 "the tests run with `make test`, which takes no target; run a narrower "
@@ -122,13 +122,13 @@ def _requirements(root: Path) -> list[str]:
 
 def _python_tests(root: Path) -> Detected | None:
     if _mentions_pytest(root):
-        return Detected("pytest", "python -m pytest -q")
+        return Detected("pytest", "python3 -m pytest -q")
     files = _python_test_files(root)
     if not files:
         return None
     heads = [_read(p)[:4000] for p in files[:SNIFF_FILES]]
     if any("pytest" in h for h in heads) or not any("unittest" in h for h in heads):
-        return Detected("pytest", "python -m pytest -q")
+        return Detected("pytest", "python3 -m pytest -q")
     return Detected("unittest", _unittest_command(root, files))
 
 
@@ -138,8 +138,8 @@ def _unittest_command(root: Path, files: list[Path]) -> str:
     for name in ("tests", "test"):
         d = root / name
         if d.is_dir() and not (d / "__init__.py").exists() and any(d in f.parents for f in files):
-            return f"python -m unittest discover -s {name}"
-    return "python -m unittest"
+            return f"python3 -m unittest discover -s {name}"
+    return "python3 -m unittest"
 
 
 def _npm_tests(root: Path) -> Detected | None:
@@ -195,7 +195,7 @@ def _python_build(root: Path) -> Detected | None:
     if not any((root / m).is_file() for m in PYTHON_MARKERS) and not any(root.glob("*.py")):
         return None
     skip = "|".join(re.escape(d) for d in sorted(IGNORED_DIRS))
-    return Detected("python", f"python -m compileall -q -x {shlex.quote(f'(^|/)({skip})/')} .")
+    return Detected("python", f"python3 -m compileall -q -x {shlex.quote(f'(^|/)({skip})/')} .")
 
 
 BUILD_RULES: list[Callable[[Path], Detected | None]] = [

@@ -85,7 +85,7 @@ async def run_project_command(
     timeout_s = timeout_s or ctx.config.command_timeout_s
     res = await ctx.exec(command, timeout_s=timeout_s)
     meta: dict[str, object] = {"command": command, "kind": found.kind}
-    if found.kind == "pytest" or command.startswith(("pytest", "python -m pytest")):
+    if found.kind == "pytest" or command.startswith(("pytest", "python -m pytest", "python3 -m pytest")):
         meta.update(pytest_counts(res.output))
     return command_result(
         res, limit=ctx.config.output_limit, keep="tail", timeout_s=timeout_s, meta=meta
