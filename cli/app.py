@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from . import nav, sandbox, solve
+from . import nav, report, sandbox, solve
 
 app = typer.Typer(
     name="asyncfc-agent",
@@ -19,6 +19,7 @@ app.command("solve")(solve.solve)
 app.command("demo")(solve.demo)
 app.command("map")(nav.map_command)
 app.command("outline")(nav.outline_command)
+app.command("report")(report.report)
 app.add_typer(sandbox.app, name="sandbox")
 
 

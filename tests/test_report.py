@@ -1,0 +1,139 @@
+"""``asyncfc-agent report`` on a real demo trajectory: the terminal summary, the HTML page
+and its SVG time line, and the page as headless Chromium draws it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from asyncfc_agent.agent.timeline import RunTracker, load_events, summarize
+
+from .demo_run import DemoRun, cli, cli_env, demo_json_run
+from .png import colours, read_png
+
+pytestmark = pytest.mark.slow
+
+SVG = "{http://www.w3.org/2000/svg}"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    run = demo_json_run(tmp_path_factory.getbasetemp())
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+@pytest.fixture(scope="session")
+def page(demo: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    html = tmp_path_factory.mktemp("report") / "run.html"
+    proc = subprocess.run(cli("report", str(demo.out), "--html", str(html)), capture_output=True,
+                          text=True, env=cli_env(demo.out.parent), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return html
+
+
+def timeline(page: Path) -> ET.Element:
+    """The page's time line, parsed as the XML it is."""
+    text = page.read_text()
+    match = re.search(r'<svg id="timeline".*?</svg>', text, re.S)
+    assert match is not None
+    return ET.fromstring(match.group(0))
+
+
+def classes(element: ET.Element) -> set[str]:
+    return set(element.get("class", "").split())
+
+
+def count(demo: DemoRun, kind: str) -> int:
+    return sum(1 for e in demo.events() if e["kind"] == kind)
+
+
+def test_one_bar_per_future_and_one_segment_per_model_request(demo: DemoRun, page: Path) -> None:
+    svg = timeline(page)
+    groups = svg.findall(f"{SVG}g")
+    futures = [g for g in groups if "future" in classes(g)]
+    requests = [g for g in groups if "model-request" in classes(g)]
+    assert [g.get("data-future") for g in futures] == [f"f{i}" for i in range(1, 6)]
+    assert len(futures) == count(demo, "future_created") == 5
+    assert len(requests) == count(demo, "request_sent") == 6
+    for g in futures:
+        bars = [r for r in g.iter(f"{SVG}rect") if "bar" in classes(r)]
+        assert len(bars) == 1
+        assert classes(bars[0]) & {"ok", "nonzero", "failed", "cancelled", "timed-out"}
+    for g in requests:
+        assert len([r for r in g.iter(f"{SVG}rect") if "request" in classes(r)]) == 1
+    delivered = [p for p in svg.iter(f"{SVG}path") if "delivered" in classes(p)]
+    assert len(delivered) == count(demo, "future_delivered") == 5
+
+
+def test_bars_are_coloured_by_outcome_and_placed_in_time(page: Path) -> None:
+    svg = timeline(page)
+    bars = {g.get("data-future"): next(r for r in g.iter(f"{SVG}rect") if "bar" in classes(r))
+            for g in svg.findall(f"{SVG}g") if "future" in classes(g)}
+    assert "nonzero" in classes(bars["f1"])  # the whole suite fails before the fix
+    assert "ok" in classes(bars["f5"])  # the parser tests pass after it
+    # the first test run is long and overlaps the model: it starts before f2, ends after f3
+    x = {k: float(r.get("x", 0)) for k, r in bars.items()}
+    end = {k: x[k] + float(r.get("width", 0)) for k, r in bars.items()}
+    assert x["f1"] < x["f2"] < x["f3"] < end["f1"] < x["f5"]
+
+
+def test_the_page_loads_nothing_from_the_network(page: Path) -> None:
+    text = page.read_text()
+    assert not re.search(r"""(src|href)\s*=|url\(|@import|<script|<link""", text, re.I)
+    assert re.findall(r"https?://[^\s\"']+", text) == ["http://www.w3.org/2000/svg"]  # a namespace
+
+
+def test_the_terminal_report(demo: DemoRun) -> None:
+    proc = subprocess.run(cli("report", str(demo.trajectory)), capture_output=True, text=True,
+                          env={**cli_env(demo.out.parent), "COLUMNS": "120"}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    summary = summarize(RunTracker.from_events(load_events(demo.trajectory)))
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("solved (submitted) · run ")
+    assert lines[1] == (
+        f"time: agent {summary.wall_s:.1f} s · model {summary.model_s:.1f} s · "
+        f"tools {summary.tool_s:.1f} s · overlap saved {summary.saved_s:.1f} s"
+    )
+    assert summary.saved_s > 1.0  # the test suite ran while the model worked
+    rows = [re.match(r"(f\d+)\s+(\S+)\s.*?(resolved|failed|cancelled|timed out)", line)
+            for line in lines if re.match(r"f\d+ ", line)]
+    assert [m.groups() if m else None for m in rows] == [
+        ("f1", "run_tests", "resolved"), ("f2", "grep", "resolved"),
+        ("f3", "read_file", "resolved"), ("f4", "edit_file", "resolved"),
+        ("f5", "run_tests", "resolved"),
+    ]
+    steps = lines[lines.index("critical path:") + 1 :]
+    assert len(steps) == len(summary.critical_path)
+    assert steps[0].split()[:2] == ["turn", "1"]
+
+
+def test_report_of_a_missing_trajectory_says_so(tmp_path: Path) -> None:
+    proc = subprocess.run(cli("report", str(tmp_path)), capture_output=True, text=True,
+                          env=cli_env(tmp_path), timeout=60)
+    assert proc.returncode == 2
+    assert f"no trajectory at {tmp_path / 'trajectory.jsonl'}" in proc.stderr
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package: chromium)")
+def test_the_page_renders_in_headless_chromium(page: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    assert CHROMIUM is not None
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+         "--window-size=1200,800", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert shot.is_file(), proc.stderr[-2000:]
+    width, height, _ = read_png(shot)
+    assert (width, height) == (1200, 800)
+    found = colours(shot, step=1)
+    assert len(found) > 50  # text, tables and bars, not a blank page
+    # the SVG was drawn: the model lane's purple and the bars' outcome colours are there
+    for rgb in ((0x6F, 0x42, 0xC1), (0xD4, 0xA7, 0x2C), (0x2D, 0xA4, 0x4E)):
+        assert bytes(rgb) in found
