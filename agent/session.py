@@ -165,10 +165,7 @@ class Session:
         self.bus.subscribe(self._writer)
         for fn in self._subscribers:
             self.bus.subscribe(fn)
-        self.area = await asyncio.to_thread(
-            workarea.prepare, self.repo, run_id=self.run_id, slug=cfg.branch_slug or workarea.slugify(self.task),
-            carry_changes=cfg.carry_changes,
-        )
+        self.area = await asyncio.to_thread(self.prepare_area)
         self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)
         await asyncio.gather(self.sandbox.start(), self.model.warm_up())
         workspace = Workspace(self.area.path, file_owner=self.sandbox.file_owner)
@@ -187,6 +184,14 @@ class Session:
         )
         await self._stack.enter_async_context(self.executor)
         self.agent = Agent(model=self.model, executor=self.executor, bus=self.bus, config=cfg.agent)
+
+    def prepare_area(self) -> workarea.WorkArea:
+        """A new worktree on a new branch (a resumed session attaches its kept branch)."""
+        cfg = self.config
+        return workarea.prepare(
+            self.repo, run_id=self.run_id, slug=cfg.branch_slug or workarea.slugify(self.task),
+            carry_changes=cfg.carry_changes,
+        )
 
     async def _fresh_sandbox(self) -> Sandbox:
         assert self.area is not None
@@ -278,6 +283,8 @@ class Session:
         patch_file.write_text(patch)
         title = self.task.strip().splitlines()[0][:72] if self.task.strip() else "task"
         commit = self.area.commit(f"asyncfc-agent: {title}\n\nRun {self.run_id}.") if patch else None
+        if commit is None and patch and self.area.is_git:
+            commit = self.area.head()  # the changes were committed earlier (checkpoints)
         return {
             "branch": self.area.branch if (self.area.is_git and commit) else None,
             "commit": commit if self.area.is_git else None,

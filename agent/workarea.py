@@ -176,3 +176,70 @@ def apply_patch(area: WorkArea, patch_file: Path) -> None:
             f"it is kept at {patch_file}"
         )
     subprocess.run(["git", "apply", "--binary", str(patch_file)], cwd=target, check=True)
+
+
+# -- interactive sessions: resuming on a kept branch, checkpoints, undo ------------------
+
+
+@dataclass
+class Undone:
+    """What ``undo_last`` reverted."""
+
+    target: str  # the commit the work area is back at
+    dropped: str | None  # the checkpoint commit taken off the branch, if any
+    subject: str  # that commit's subject ("" when only uncommitted changes went)
+    files: list[str]  # the files that changed back
+
+
+def attach(source: Path, *, run_id: str, branch: str, base: str) -> WorkArea:
+    """A work area on an existing branch of ``source``, to continue an earlier session.
+
+    The branch is checked out in a new worktree in the data directory (the user's tree
+    stays as it is). A branch that was deleted because it held nothing new is made again
+    at ``base``.
+    """
+    root = repo_root(source.resolve())
+    if root is None:
+        raise WorkAreaError(f"{source} is not a git repository with a commit: nothing to resume")
+    dest = data_dir() / "worktrees" / run_id
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # a session that was killed leaves its worktree registered: forget the ones whose
+    # folder is gone, so that the branch can be checked out again
+    git(root, "worktree", "prune", check=False)
+    if git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).strip():
+        git(root, "worktree", "add", "-q", str(dest), branch)
+    else:
+        git(root, "worktree", "add", "-q", "-b", branch, str(dest), base)
+    return WorkArea(path=dest, source=root, is_git=True, branch=branch, base=base)
+
+
+def undo_last(area: WorkArea) -> Undone | None:
+    """Take the newest commit since ``base`` off the branch, with any changes made after it.
+
+    None when there is nothing to undo (the work area is at ``base`` and clean). Commits
+    before ``base`` (the user's, and their carried-over changes) are never touched.
+    """
+    git(area.path, "add", "-A")
+    head = area.head()
+    dirty = bool(git(area.path, "status", "--porcelain").strip())
+    if head == area.base and not dirty:
+        return None
+    target, subject, dropped = area.base, "", None
+    if head != area.base:
+        dropped = head
+        subject = git(area.path, "log", "-1", "--format=%s").strip()
+        parent = git(area.path, "rev-parse", "HEAD~1", check=False).strip()
+        if parent and _descends(area.path, parent, area.base):
+            target = parent
+    files = git(area.path, "diff", "--cached", "--name-only", "-z", target).split("\0")
+    # the index holds every change (add -A above), so a hard reset also removes new files
+    git(area.path, "reset", "-q", "--hard", target)
+    return Undone(target=target, dropped=dropped, subject=subject, files=[f for f in files if f])
+
+
+def _descends(cwd: Path, commit: str, ancestor: str) -> bool:
+    proc = subprocess.run(
+        ["git", "-c", "safe.directory=*", "merge-base", "--is-ancestor", ancestor, commit],
+        cwd=cwd, capture_output=True,
+    )
+    return proc.returncode == 0

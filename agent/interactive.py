@@ -1,0 +1,503 @@
+"""An interactive session: the user talks to the agent while its futures run.
+
+A user message starts a *turn*: a background task that runs the agent until the model
+answers without tool calls. Whoever drives the session (the REPL) never waits for it:
+messages sent meanwhile go to the agent's inbox and are given at the next turn boundary,
+and futures still running when the model answers are delivered with the next message.
+Each turn ends with a checkpoint commit on the session's branch, which ``undo`` takes back
+off. The conversation is saved in the run folder after every turn, and an index in the
+data directory names the last session of each repository, so that it can be resumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import workarea
+from .config import RunConfig
+from .events import Event, Notice
+from .executor import Executor
+from .futures import Future
+from .loop import Agent, Finished, Mode, Submitted
+from .model import ModelConfigError, ModelError, litellm_module
+from .session import RunOutcome, Session
+
+#: The task of a session that starts without one; the first message replaces it.
+DEFAULT_TASK = "interactive session"
+CANCELLED_BY_USER = "cancelled by the user"
+INTERRUPTED_NOTE = (
+    "I interrupted your last turn (Ctrl-C): calls it had not finished and running futures "
+    "were cancelled."
+)
+#: Version of session.json; a newer file is refused rather than half read.
+STATE_VERSION = 1
+
+
+class NotNow(Exception):
+    """An action that cannot happen in the session's present state; the message says why."""
+
+
+class UnknownFuture(NotNow):
+    pass
+
+
+class ResumeError(Exception):
+    """There is no earlier session to resume, or its record cannot be read."""
+
+
+@dataclass
+class TurnReport:
+    """How one turn (a user message and the model's work on it) ended."""
+
+    number: int  # the user's turn, from 1 over the whole conversation
+    reason: str  # submitted, max_turns, max_cost, cancelled, model_error, error
+    detail: str = ""  # the answer, or what went wrong
+    checkpoint: str | None = None  # the commit made at its end, when files changed
+    running: list[str] = field(default_factory=list)  # futures still running after it
+
+
+@dataclass
+class Interruption:
+    turn: bool  # a turn was running and is cancelled
+    futures: list[str]  # the futures cancelled
+    dropped: int  # queued messages dropped
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    requests: int
+    model_s: float
+    responses: int
+    user_turns: int
+    futures: int
+    tool_s: float
+
+
+# -- where sessions are recorded ---------------------------------------------------------
+
+
+def repl_dir(repo: Path) -> Path:
+    """The folder of one repository's interactive sessions: prompt history, last session."""
+    root = workarea.repo_root(repo) or repo.resolve()
+    digest = hashlib.sha1(str(root).encode()).hexdigest()[:10]
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", root.name).strip("-") or "repo"
+    return workarea.data_dir() / "repl" / f"{name}-{digest}"
+
+
+def history_file(repo: Path) -> Path:
+    return repl_dir(repo) / "history"
+
+
+@dataclass
+class Saved:
+    """An earlier session, as its run folder recorded it."""
+
+    run_id: str
+    run_dir: Path
+    task: str
+    branch: str | None
+    base: str
+    model: str
+    mode: str
+    user_turns: int
+    messages: list[dict[str, Any]]
+    notes: list[str]
+    unfinished: list[dict[str, Any]]
+
+
+def load_last(repo: Path) -> Saved:
+    """The last session of ``repo``; ResumeError when there is none or it cannot be read."""
+    index = repl_dir(repo) / "last.json"
+    if not index.is_file():
+        raise ResumeError(f"no earlier session of {repo.resolve()} to resume")
+    try:
+        run_dir = Path(json.loads(index.read_text(encoding="utf-8"))["run_dir"])
+        state = json.loads((run_dir / "session.json").read_text(encoding="utf-8"))
+        messages = json.loads((run_dir / "messages.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ResumeError(f"the last session's record cannot be read ({index}): {exc}") from None
+    if state.get("version", 0) > STATE_VERSION:
+        raise ResumeError(f"{run_dir / 'session.json'} is from a newer asyncfc-agent")
+    return Saved(
+        run_id=state["run_id"], run_dir=run_dir, task=state.get("task", DEFAULT_TASK),
+        branch=state.get("branch"), base=state["base"], model=state["model"],
+        mode=state["mode"], user_turns=int(state.get("user_turns", 0)), messages=messages,
+        notes=list(state.get("notes", [])), unfinished=list(state.get("unfinished", [])),
+    )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write through a temporary file, so a crash never leaves a torn record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class ResumedSession(Session):
+    """A session that continues on the branch of an earlier one."""
+
+    def __init__(self, saved: Saved, repo: Path, config: RunConfig, **kwargs: Any) -> None:
+        super().__init__(saved.task, repo, config, **kwargs)
+        self.saved = saved
+
+    def prepare_area(self) -> workarea.WorkArea:
+        if not self.saved.branch:
+            raise workarea.WorkAreaError(
+                "the earlier session worked on a copy (not a git repository): it cannot be resumed"
+            )
+        return workarea.attach(
+            self.repo, run_id=self.run_id, branch=self.saved.branch, base=self.saved.base
+        )
+
+
+def new_session(
+    repo: Path,
+    config: RunConfig,
+    *,
+    saved: Saved | None = None,
+    subscribers: list[Callable[[Event], None]] | None = None,
+) -> Session:
+    """The session of an interactive run: on a new branch, or on ``saved``'s branch."""
+    if saved is not None:
+        return ResumedSession(saved, repo, config, subscribers=subscribers)
+    if config.branch_slug is None:
+        config.branch_slug = "session-" + time.strftime("%Y%m%d-%H%M")
+    return Session(DEFAULT_TASK, repo, config, subscribers=subscribers)
+
+
+def resume_note(saved: Saved) -> str:
+    note = ("This session was resumed in a new process. Futures of the earlier process are "
+            "gone and ids start again at f1.")
+    lost = [f"{f['id']} ({f['tool']}, {f['state']})" for f in saved.unfinished]
+    if lost:
+        note += " Results you never received: " + ", ".join(lost) + "."
+    return note
+
+
+def close_open_calls(messages: list[dict[str, Any]], content: str) -> int:
+    """Answer the calls of the last assistant message that have no tool message yet.
+
+    A turn cancelled between the model's response and its tool results would otherwise
+    leave a conversation that no provider accepts.
+    """
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "assistant" and messages[i].get("tool_calls"):
+            answered = {m.get("tool_call_id") for m in messages[i + 1 :] if m.get("role") == "tool"}
+            missing = [c for c in messages[i]["tool_calls"] if c["id"] not in answered]
+            messages += [
+                {"role": "tool", "tool_call_id": c["id"], "name": c["function"]["name"],
+                 "content": content}
+                for c in missing
+            ]
+            return len(missing)
+        if messages[i].get("role") == "user":
+            return 0
+    return 0
+
+
+def resolve_model(name: str) -> str:
+    """A model name as the client takes it: scripted paths made absolute and checked."""
+    if not name.startswith("scripted/"):
+        return name
+    from .script import ScriptError, load_script
+
+    path = Path(name.removeprefix("scripted/")).expanduser()
+    if not path.is_file():
+        raise ModelConfigError(f"script {path} does not exist")
+    try:
+        load_script(path)
+    except ScriptError as exc:
+        raise ModelConfigError(str(exc)) from None
+    return f"scripted/{path.resolve()}"
+
+
+class Interactive:
+    """Drives a session turn by turn, without ever making its caller wait for a future."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        saved: Saved | None = None,
+        on_turn_end: Callable[[TurnReport], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.saved = saved
+        self.on_turn_end = on_turn_end or (lambda _report: None)
+        self.user_turns = saved.user_turns if saved else 0
+        #: Told to the model before the next message (an interruption, an undo, a resume).
+        self.notes: list[str] = [*saved.notes, resume_note(saved)] if saved else []
+        #: Model responses a single message may take (the configured limit of a run).
+        self.budget = session.config.agent.max_turns
+        self._task: asyncio.Task[None] | None = None
+        self._answering = False
+        self._next_mode: Mode | None = None
+
+    # -- parts -----------------------------------------------------------------------
+
+    @property
+    def agent(self) -> Agent:
+        assert self.session.agent is not None, "the session is not open"
+        return self.session.agent
+
+    @property
+    def executor(self) -> Executor:
+        assert self.session.executor is not None, "the session is not open"
+        return self.session.executor
+
+    @property
+    def area(self) -> workarea.WorkArea:
+        assert self.session.area is not None, "the session is not open"
+        return self.session.area
+
+    @property
+    def busy(self) -> bool:
+        """A turn is running (the model works on a message)."""
+        return self._task is not None and not self._task.done()
+
+    def running(self) -> list[Future]:
+        return [f for f in self.executor.futures.values() if not f.done.is_set()]
+
+    def future(self, fid: str) -> Future:
+        key = fid if fid.startswith("f") else f"f{fid}"
+        if key not in self.executor.futures:
+            known = ", ".join(self.executor.futures) or "none yet"
+            raise UnknownFuture(f"no future {fid} (known: {known})")
+        return self.executor.futures[key]
+
+    # -- opening and closing ---------------------------------------------------------
+
+    async def open(self) -> None:
+        await self.session.open()
+        # a turn may end while futures run: their results go with the next message
+        self.agent.config.finishing_gate = False
+        if self.saved is not None:
+            self.agent.messages = list(self.saved.messages)
+        self.save()
+
+    async def close(self, reason: str = "user_exit") -> RunOutcome:
+        """Stop the turn and the futures, save the conversation, end the session."""
+        if self.session.agent is not None:
+            if self.busy or self.running():
+                self.interrupt()
+            await self.settle()
+            self.save()
+        outcome = await self.session.close("ended", reason, None)
+        if self.session.agent is not None:
+            self.save(closed=True, commit=outcome.result.get("commit"))
+        return outcome
+
+    # -- turns -----------------------------------------------------------------------
+
+    def send(self, text: str) -> bool:
+        """Give the model a message: True if it starts a turn, False if it waits in the
+        inbox of the running turn (it is given at the next turn boundary)."""
+        if self.busy:
+            self.agent.inbox.append(text)
+            return False
+        self._task = asyncio.create_task(self._converse(text), name="turn")
+        return True
+
+    async def settle(self) -> None:
+        """Wait until no turn runs (the futures may go on)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait([self._task])
+
+    async def _converse(self, text: str) -> None:
+        while True:
+            report = await self._turn(text)
+            self.on_turn_end(report)
+            # no await between this check and the end of the task: a message sent after
+            # it starts a turn of its own
+            if not self.agent.inbox:
+                return
+            text = self.agent.inbox.pop(0)
+
+    async def _turn(self, text: str) -> TurnReport:
+        self.user_turns += 1
+        if self.session.task == DEFAULT_TASK:
+            self.session.task = text  # names the session's final commit
+        report = await self._answer(text)
+        report.checkpoint = await self._checkpoint(report.number, text)
+        report.running = [f.id for f in self.running()]
+        self.save()
+        return report
+
+    async def _answer(self, text: str) -> TurnReport:
+        agent, n = self.agent, self.user_turns
+        if self._next_mode is not None:
+            agent.config.mode, self._next_mode = self._next_mode, None
+        agent.config.max_turns = agent.turn + self.budget  # the limit is per message
+        if not agent.messages:
+            agent.messages = [{"role": "system", "content": agent.system_prompt}]
+        agent.messages += [{"role": "user", "content": note} for note in self.notes]
+        self.notes = []
+        self._answering = True
+        try:
+            await agent.run(text)
+        except Submitted:
+            # the response itself: the agent keeps its last non-empty answer as final_text
+            return TurnReport(n, Submitted.reason, agent.messages[-1].get("content") or "")
+        except Finished as exc:
+            return TurnReport(n, exc.reason, str(exc))
+        except ModelError as exc:
+            return TurnReport(n, "model_error", str(exc))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the cancel came from interrupt(): the turn ends, not the task
+            close_open_calls(agent.messages, CANCELLED_BY_USER)
+            self.notes.append(INTERRUPTED_NOTE)
+            return TurnReport(n, "cancelled")
+        except Exception as exc:  # a bug must not end the session with the user's work in it
+            close_open_calls(agent.messages, "not run: the turn failed")
+            return TurnReport(n, "error", f"{type(exc).__name__}: {exc}")
+        finally:
+            self._answering = False
+        raise AssertionError("the agent loop returned without a reason")  # pragma: no cover
+
+    async def _checkpoint(self, n: int, text: str) -> str | None:
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")[:60]
+        try:
+            return await asyncio.to_thread(self.area.commit, f"asyncfc-agent: turn {n}: {first}")
+        except workarea.WorkAreaError as exc:
+            self.session.bus.publish(Notice("error", f"checkpoint of turn {n} failed: {exc}"))
+            return None
+
+    def interrupt(self) -> Interruption:
+        """Cancel the running turn, the futures still running and the queued messages."""
+        turn = self._answering and self._task is not None
+        if turn and self._task is not None:
+            self._task.cancel()
+        dropped = len(self.agent.inbox)
+        self.agent.inbox.clear()
+        cancelled = [f.id for f in self.running() if self.executor.cancel(f.id, CANCELLED_BY_USER)]
+        return Interruption(turn, cancelled, dropped)
+
+    # -- futures ---------------------------------------------------------------------
+
+    def cancel(self, fid: str) -> bool:
+        """Cancel one future; False when it had already ended."""
+        return self.executor.cancel(self.future(fid).id, CANCELLED_BY_USER)
+
+    async def await_futures(self, ids: list[str]) -> list[Future]:
+        """Wait for the futures named (all running ones when none are)."""
+        targets = [self.future(i) for i in ids] if ids else self.running()
+        await self.executor.wait(targets)
+        return targets
+
+    def output(self, fid: str) -> str:
+        """A future's output: all of it once it ended, what it printed so far before."""
+        future = self.future(fid)
+        if future.result is not None:
+            return future.result.output
+        return future.output_text()
+
+    # -- the work area ---------------------------------------------------------------
+
+    async def diff(self) -> str:
+        """The session's changes, from where it started to the files as they are now."""
+        return await asyncio.to_thread(self.area.patch)
+
+    async def undo(self) -> workarea.Undone | None:
+        """Revert the newest checkpoint (the last turn that changed files) and anything
+        changed after it; None when there is nothing to revert."""
+        if self.busy:
+            raise NotNow("a turn is running: wait for it, or press Ctrl-C to stop it first")
+        writers = [f.id for f in self.running() if f.effects.writes]
+        if writers:
+            raise NotNow(f"{', '.join(writers)} may still write files: /await or /cancel first")
+        undone = await asyncio.to_thread(workarea.undo_last, self.area)
+        if undone is not None:
+            self.executor.workspace.record_edit(undone.files, by="undo")
+            what = f"'{undone.subject}'" if undone.subject else "the uncommitted changes"
+            files = ", ".join(undone.files) or "no files"
+            self.notes.append(f"I reverted the changes of {what}: {files} are back as they "
+                              f"were at commit {undone.target[:12]}.")
+            self.save()
+        return undone
+
+    # -- settings --------------------------------------------------------------------
+
+    def set_model(self, name: str) -> str:
+        """Switch the model from the next request on; ModelConfigError if it cannot be used."""
+        config = self.session.model.config
+        old, config.model = config.model, resolve_model(name)
+        try:
+            self.session.model.check_environment(litellm_module())
+        except ModelConfigError:
+            config.model = old
+            raise
+        return config.model
+
+    def set_mode(self, name: str) -> Mode:
+        """Switch the mode; a running turn keeps its mode to its end."""
+        try:
+            mode = Mode(name)
+        except ValueError:
+            raise NotNow(f"unknown mode {name!r}: async, parallel or sync") from None
+        if self.busy:
+            self._next_mode = mode
+        else:
+            self.agent.config.mode = mode
+        return mode
+
+    @property
+    def mode(self) -> Mode:
+        return self._next_mode or self.agent.config.mode
+
+    def usage(self) -> Usage:
+        model, futures = self.session.model, list(self.executor.futures.values())
+        return Usage(
+            prompt_tokens=model.prompt_tokens, completion_tokens=model.completion_tokens,
+            cost_usd=model.cost_usd, requests=model.requests, model_s=self.agent.model_s,
+            responses=self.agent.turn, user_turns=self.user_turns, futures=len(futures),
+            tool_s=sum(f.duration_s(self.session.bus.now()) for f in futures),
+        )
+
+    # -- the record ------------------------------------------------------------------
+
+    def save(self, **extra: Any) -> Path:
+        """Write the conversation and the session's state to the run folder, and name
+        this session as the repository's last; the trajectory is written all along."""
+        out = self.session.out_dir
+        area = self.session.area
+        state = {
+            "version": STATE_VERSION,
+            "run_id": self.session.run_id,
+            "task": self.session.task,
+            "repo": str(area.source if area else self.session.repo.resolve()),
+            "branch": area.branch if area else None,
+            "base": area.base if area else None,
+            "worktree": str(area.path) if area else None,
+            "model": self.session.model.config.model,
+            "mode": self.mode.value,
+            "user_turns": self.user_turns,
+            "resumed_from": self.saved.run_id if self.saved else None,
+            "notes": self.notes,
+            "unfinished": [
+                {"id": f.id, "tool": f.tool, "state": f.state.value}
+                for f in self.executor.futures.values() if not f.delivered
+            ],
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **extra,
+        }
+        _write_json(out / "messages.json", self.agent.messages)
+        _write_json(out / "session.json", state)
+        if self.user_turns:  # a session never spoken to must not hide the one before it
+            _write_json(repl_dir(self.session.repo) / "last.json",
+                        {"run_id": self.session.run_id, "run_dir": str(out)})
+        return out
