@@ -40,7 +40,15 @@ OutArg = Annotated[Optional[Path], typer.Option("--out", help="Folder for result
 
 
 def read_issue(issue: str) -> str:
-    """ISSUE is literal text, the path of a file, or ``-`` for standard input."""
+    """ISSUE is literal text, the path of a file, ``-`` for standard input, or the URL of a
+    GitHub issue (fetched through the REST API; ``GITHUB_API_URL`` and ``GITHUB_TOKEN``)."""
+    from ..agent import github
+
+    if github.parse_issue_url(issue) is not None:
+        try:
+            return github.fetch_issue(issue).text
+        except github.GitHubError as exc:
+            fail(str(exc), EXIT_INFRA if exc.transient else EXIT_USAGE)
     if issue == "-":
         text = sys.stdin.read()
     elif len(issue) < 4096 and "\n" not in issue and Path(issue).is_file():
