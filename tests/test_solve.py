@@ -7,33 +7,21 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-
-BUGGY = "def add(a, b):\n    return a - b\n"
-TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-
-FIX_SCRIPT: dict[str, Any] = {
-    "turns": [
-        {"text": "Run the tests and read the code.",
-         "tool_calls": [{"name": "run_tests", "args": {}},
-                        {"name": "read_file", "args": {"path": "calc.py"}}]},
-        {"tool_calls": [{"name": "edit_file",
-                         "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}}]},
-        {"tool_calls": [{"name": "run_tests", "args": {}}]},
-        {"tool_calls": [{"name": "await_futures", "args": {}}]},
-        {"text": "add() adds now."},
-    ]
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+from support import (
+    BUGGY,
+    FIX_SCRIPT,
+    TESTS,
+    git,
+    make_repo,
+    run_solve,
+    solve_cmd,
+    tree_state,
+    write_script,
+)
 
 
 @pytest.fixture
@@ -43,37 +31,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "calc"
-    root.mkdir()
-    (root / "calc.py").write_text(BUGGY)
-    (root / "test_calc.py").write_text(TESTS)
-    (root / "pytest.ini").write_text("[pytest]\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
-    return root
-
-
-def write_script(tmp_path: Path, script: dict[str, Any], name: str = "s.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(script))
-    return path
-
-
-def solve_cmd(repo: Path, script: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "asyncfc_agent.cli", "solve", "Fix add()", "--repo", str(repo),
-            "--model", f"scripted/{script}", "--sandbox", "local", "--plain",
-            "--out", str(out), *extra]
-
-
-def run_solve(repo: Path, script: Path, out: Path, home: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASYNCFC_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    return subprocess.run(solve_cmd(repo, script, out, *extra), capture_output=True, text=True,
-                          env=env, timeout=180)
-
-
-def tree_state(repo: Path) -> tuple[str, str, str]:
-    return git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), (repo / "calc.py").read_text()
+    return make_repo(tmp_path)
 
 
 def test_solve_fixes_on_a_branch_and_leaves_the_tree_alone(repo: Path, tmp_path: Path, home: Path) -> None:

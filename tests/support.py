@@ -1,0 +1,67 @@
+"""Helpers of the end-to-end tests: a small buggy repository, scripts, the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+BUGGY = "def add(a, b):\n    return a - b\n"
+TESTS = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+
+FIX_SCRIPT: dict[str, Any] = {
+    "turns": [
+        {"text": "Run the tests and read the code.",
+         "tool_calls": [{"name": "run_tests", "args": {}},
+                        {"name": "read_file", "args": {"path": "calc.py"}}]},
+        {"tool_calls": [{"name": "edit_file",
+                         "args": {"path": "calc.py", "old": "a - b", "new": "a + b"}}]},
+        {"tool_calls": [{"name": "run_tests", "args": {}}]},
+        {"tool_calls": [{"name": "await_futures", "args": {}}]},
+        {"text": "add() adds now."},
+    ]
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def make_repo(tmp_path: Path) -> Path:
+    root = tmp_path / "calc"
+    root.mkdir()
+    (root / "calc.py").write_text(BUGGY)
+    (root / "test_calc.py").write_text(TESTS)
+    (root / "pytest.ini").write_text("[pytest]\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    return root
+
+
+def write_script(tmp_path: Path, script: dict[str, Any], name: str = "s.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(script))
+    return path
+
+
+def solve_cmd(repo: Path, script: Path, out: Path, *extra: str, sandbox: str = "local") -> list[str]:
+    return [sys.executable, "-m", "asyncfc_agent.cli", "solve", "Fix add()", "--repo", str(repo),
+            "--model", f"scripted/{script}", "--sandbox", sandbox, "--plain",
+            "--out", str(out), *extra]
+
+
+def run_solve(
+    repo: Path, script: Path, out: Path, home: Path, *extra: str, sandbox: str = "local"
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ASYNCFC_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run(solve_cmd(repo, script, out, *extra, sandbox=sandbox), capture_output=True, text=True,
+                          env=env, timeout=180)
+
+
+def tree_state(repo: Path) -> tuple[str, str, str]:
+    return git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), (repo / "calc.py").read_text()

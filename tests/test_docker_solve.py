@@ -1,0 +1,75 @@
+"""``solve`` in the Docker sandbox: the same patch as the local sandbox, and no container
+left behind, neither after a normal run nor after a Ctrl-C during a running test future."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from support import FIX_SCRIPT, git, make_repo, run_solve, solve_cmd, tree_state, write_script
+
+pytestmark = pytest.mark.docker
+
+
+def session_containers() -> list[str]:
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=asyncfc-agent.session"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return out.split()
+
+
+def test_docker_gives_the_same_patch_as_local(tmp_path: Path, docker_image: str) -> None:
+    repo = make_repo(tmp_path)
+    script = write_script(tmp_path, FIX_SCRIPT)
+    home = tmp_path / "home"
+    patches = {}
+    for kind in ("local", "docker"):
+        out = tmp_path / f"out-{kind}"
+        proc = run_solve(repo, script, out, home, sandbox=kind)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        result = json.loads((out / "result.json").read_text())
+        assert result["sandbox"] == kind and result["status"] == "solved"
+        patches[kind] = (out / "patch.diff").read_text()
+    assert patches["docker"] == patches["local"] != ""
+    assert session_containers() == []
+
+
+def test_ctrl_c_during_a_test_future_leaves_no_container(tmp_path: Path, docker_image: str) -> None:
+    repo = make_repo(tmp_path)
+    (repo / "test_slow.py").write_text("import time\n\n\ndef test_slow():\n    time.sleep(60)\n")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "slow")
+    before = tree_state(repo)
+    script = write_script(tmp_path, {"turns": [
+        {"tool_calls": [{"name": "run_tests", "args": {}}]},
+        {"tool_calls": [{"name": "await_futures", "args": {}}]},
+    ]})
+    out = tmp_path / "out"
+    env = {**os.environ, "ASYNCFC_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(solve_cmd(repo, script, out, sandbox="docker"), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    trajectory = out / "trajectory.jsonl"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if trajectory.exists() and '"future_started"' in trajectory.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("the test future never started")
+    time.sleep(1.0)
+    assert len(session_containers()) >= 1  # the sandbox is up while the test runs
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout + stderr
+    assert session_containers() == []
+    events = [json.loads(line) for line in trajectory.read_text().splitlines()]
+    assert [e["status"] for e in events if e["kind"] == "future_resolved"] == ["cancelled"]
+    assert events[-1]["kind"] == "run_finished"
+    assert tree_state(repo) == before
