@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from . import nav, report, sandbox, solve
+from . import ci, nav, report, sandbox, solve
 
 app = typer.Typer(
     name="asyncfc-agent",
@@ -17,6 +17,7 @@ app = typer.Typer(
 
 app.command("solve")(solve.solve)
 app.command("demo")(solve.demo)
+app.command("ci")(ci.ci)
 app.command("map")(nav.map_command)
 app.command("outline")(nav.outline_command)
 app.command("report")(report.report)

@@ -119,8 +119,8 @@ def exit_code(outcome: RunOutcome) -> int:
         return EXIT_SOLVED
     if outcome.exit_reason in LIMIT_REASONS:
         return EXIT_LIMIT
-    if outcome.exit_reason in INFRA_REASONS:
-        return EXIT_INFRA
+    if outcome.exit_reason in INFRA_REASONS or outcome.exit_reason == "error":
+        return EXIT_INFRA  # a run that crashed did not give up: it could not do its work
     if outcome.exit_reason in ("repository_error", "model_config"):
         return EXIT_USAGE
     return EXIT_UNSOLVED

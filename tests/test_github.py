@@ -253,7 +253,7 @@ def test_solve_takes_an_issue_url(api: FakeAPI, calc: Path, tmp_path: Path) -> N
         (401, {"message": "Bad credentials"}, "HTTP 401 Unauthorized: Bad credentials (check GITHUB_TOKEN)"),
     ],
 )
-@pytest.mark.parametrize("command", ["solve"])
+@pytest.mark.parametrize("command", ["solve", "ci"])
 def test_a_failed_fetch_exits_2_with_one_line(
     api: FakeAPI, calc: Path, tmp_path: Path, command: str, status: int, body: Any, line: str
 ) -> None:
@@ -275,3 +275,15 @@ def test_an_unreachable_api_exits_3(calc: Path, tmp_path: Path) -> None:
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert proc.stderr.startswith(f"error: cannot fetch {URL}: GET http://127.0.0.1:1{PATH}: ")
     assert proc.stderr.count("\n") == 1
+
+
+def test_ci_takes_an_issue_url_and_an_api_base(api: FakeAPI, calc: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = cli("ci", "--issue-url", URL, "--github-api", api.base, "--repo", str(calc),
+               "--model", f"scripted/{FIXTURES}/scripts/fix.yaml", "--sandbox", "local",
+               "--out", str(out), home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["issue"] == {"title": "add() subtracts instead of adding", "source": "url",
+                               "number": 7, "url": URL}
+    assert report["branch"] == "asyncfc/issue-7-add-subtracts-instead-of-adding"
