@@ -3,9 +3,11 @@ library at import time, so ``--help`` stays fast; each command imports what it n
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from . import ci, nav, report, sandbox, solve
+from . import ci, nav, repl, report, sandbox, solve
 
 app = typer.Typer(
     name="asyncfc-agent",
@@ -17,6 +19,7 @@ app = typer.Typer(
 
 app.command("solve")(solve.solve)
 app.command("demo")(solve.demo)
+app.command("repl")(repl.repl)
 app.command("ci")(ci.ci)
 app.command("map")(nav.map_command)
 app.command("outline")(nav.outline_command)
@@ -26,7 +29,10 @@ app.add_typer(sandbox.app, name="sandbox")
 
 @app.callback(invoke_without_command=True)
 def _root(ctx: typer.Context) -> None:
+    """With no command: the REPL in a terminal, the help anywhere else (a pipe, a script)."""
     if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            repl.repl()
         typer.echo(ctx.get_help())
 
 

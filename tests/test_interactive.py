@@ -21,13 +21,10 @@ from asyncfc_agent.agent.futures import FutureState
 from asyncfc_agent.agent.interactive import Interactive, NotNow, TurnReport, close_open_calls
 from asyncfc_agent.agent.loop import Mode
 from asyncfc_agent.agent.model import ModelConfigError
+from support import BUGGY, git, make_repo
 
-BUGGY = "def add(a, b):\n    return a - b\n"
 FAST = {"ttft_s": 0.0, "tokens_per_s": 0}
 
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
 def call(name: str, **args: Any) -> dict[str, Any]:
@@ -68,12 +65,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "calc"
-    root.mkdir()
-    (root / "calc.py").write_text(BUGGY)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    root: Path = make_repo(tmp_path)
     return root
 
 

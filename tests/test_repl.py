@@ -1,0 +1,331 @@
+"""``asyncfc-agent repl`` in a real terminal: tmux on a private socket, a fixed size,
+keys sent with ``send-keys`` and the screen read with ``capture-pane``; the scripted model
+through litellm and the local sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support import BUGGY, git, make_repo
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(300),
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+#: Seconds the REPL may take to come up (litellm's import is slow on a busy machine).
+START_S = 120
+
+
+
+def call(name: str, **args: Any) -> dict[str, Any]:
+    return {"name": name, "args": args}
+
+
+def pids(pattern: str) -> list[int]:
+    proc = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    return [int(p) for p in proc.stdout.split()]
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (a zombie has ended too: only its entry is left)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def poll(condition: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+class Terminal:
+    """One tmux server of its own with one window running a command."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.socket = f"asyncfc-test-{uuid.uuid4().hex[:10]}"
+        self.conf = tmp_path / f"{self.socket}.conf"
+        self.conf.write_text("set -g remain-on-exit on\nset -g history-limit 10000\n")
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, "-f", str(self.conf), *args],
+                              check=True, capture_output=True, text=True).stdout
+
+    def start(self, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+        command = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), *argv])
+        self.tmux("new-session", "-d", "-s", "repl", "-x", "150", "-y", "50", "-c", str(cwd), command)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-J", "-S", "-10000", "-t", "repl")
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", "repl", "-l", text)
+        self.tmux("send-keys", "-t", "repl", "Enter")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "repl", *keys)
+
+    def wait_for(self, pattern: str, timeout_s: float = 30, count: int = 1) -> str:
+        """The screen once ``pattern`` (a regex) shows on it ``count`` times."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            screen = self.screen()
+            if len(re.findall(pattern, screen)) >= count:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} did not show; the screen:\n{screen}")
+            time.sleep(0.05)
+
+    def exited(self) -> bool:
+        return self.tmux("list-panes", "-t", "repl", "-F", "#{pane_dead}").strip() == "1"
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def term(tmp_path: Path) -> Iterator[Terminal]:
+    t = Terminal(tmp_path)
+    try:
+        yield t
+    finally:
+        t.kill()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root: Path = make_repo(tmp_path)
+    return root
+
+
+def script(tmp_path: Path, turns: list[dict[str, Any]]) -> Path:
+    path = tmp_path / f"script-{uuid.uuid4().hex[:6]}.yaml"
+    path.write_text(yaml.safe_dump({"profile": {"ttft_s": 0.05, "tokens_per_s": 400}, "turns": turns}))
+    return path
+
+
+def start_repl(term: Terminal, repo: Path, home: Path, *args: str) -> None:
+    env = {"ASYNCFC_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+           "XDG_CONFIG_HOME": str(home / "config")}
+    term.start([sys.executable, "-m", "asyncfc_agent.cli", "repl", "--sandbox", "local", *args],
+               env, repo)
+    term.wait_for(r"Type a message, or /help", START_S)
+
+
+def worktree_of(repo: Path, branch_prefix: str = "asyncfc/") -> tuple[Path, str]:
+    """The agent's worktree and its branch, from the repository's list of worktrees."""
+    found = git(repo, "worktree", "list", "--porcelain").split("\n\n")
+    for entry in found:
+        lines = dict(line.split(" ", 1) for line in entry.splitlines() if " " in line)
+        if lines.get("branch", "").startswith(f"refs/heads/{branch_prefix}"):
+            return Path(lines["worktree"]), lines["branch"].removeprefix("refs/heads/")
+    raise AssertionError(f"no worktree of the agent: {found}")
+
+
+def trajectory(home: Path) -> str:
+    """The trajectory of the newest run (written as events happen)."""
+    runs = sorted((home / "runs").iterdir())
+    path = runs[-1] / "trajectory.jsonl"
+    return path.read_text() if path.exists() else ""
+
+
+def leave(term: Terminal, how: str = "/exit") -> str:
+    if how.startswith("/"):
+        term.type(how)
+    else:
+        term.keys(how)
+    poll(term.exited, 60, "the REPL to exit")
+    return term.screen()
+
+
+def test_the_prompt_stays_live_while_a_future_runs(term: Terminal, repo: Path, home: Path,
+                                                   tmp_path: Path) -> None:
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    turns: list[dict[str, Any]] = [
+        {"text": "Starting the slow check.",
+         "tool_calls": [call("run", command=f"sleep 20 && echo {marker}", readonly=True)]},
+        {"text": "The check runs; ask me anything meanwhile."},
+        {"text": "Four, while f1 runs."},
+        {"tool_calls": [call("edit_file", path="calc.py", old="a - b", new="a + b")]},
+        {"text": "Fixed add."},
+        {"tool_calls": [call("write_file", path="notes.txt", content="scratch\n")]},
+        {"text": "Wrote notes."},
+    ]
+    start_repl(term, repo, home, "--model", f"scripted/{script(tmp_path, turns)}")
+    term.type("run the slow check")
+    term.wait_for("The check runs; ask me anything meanwhile.")
+    started = time.monotonic()
+    (runner,) = pids(marker)
+    sleeper = [p for p in pids("sleep 20") if Path(f"/proc/{p}/stat").read_text().split()[3] == str(runner)]
+    assert sleeper, "the command's sleep process was not found"
+
+    term.type("/futures")
+    term.wait_for(r"f1\s+run\s+running\s+\d+\.\d s", timeout_s=1.0)  # at once
+
+    term.type("what is 2+2?")
+    screen = term.wait_for("Four, while f1 runs.")
+    assert "f1 resolved" not in screen and time.monotonic() - started < 15
+    assert pids(marker) == [runner]  # the future still runs
+
+    term.type("fix add")
+    term.wait_for(r"-- turn 3 done · checkpoint [0-9a-f]{7}")  # made after the answer shows
+    term.type("write some notes")
+    term.wait_for(r"-- turn 4 done · checkpoint [0-9a-f]{7}")
+    worktree, branch = worktree_of(repo)
+    assert (worktree / "notes.txt").exists() and "a + b" in (worktree / "calc.py").read_text()
+    subjects = git(worktree, "log", "--format=%s", "main..HEAD").splitlines()
+    assert subjects == ["asyncfc-agent: turn 4: write some notes", "asyncfc-agent: turn 3: fix add"]
+
+    term.type("/undo")
+    term.wait_for(r"reverted turn 4: write some notes \(notes\.txt\)")
+    assert not (worktree / "notes.txt").exists() and "a + b" in (worktree / "calc.py").read_text()
+    assert git(worktree, "log", "--format=%s", "main..HEAD").splitlines() == subjects[1:]
+    assert pids(marker) == [runner] and time.monotonic() - started < 20
+
+    screen = leave(term, "/exit")
+    assert f"session ended: branch {branch}" in screen
+    poll(lambda: not pids(marker) and all(gone(p) for p in [runner, *sleeper]), 10,
+         "the future's processes to end")
+    assert not worktree.exists()
+    assert "a + b" in git(repo, "show", f"{branch}:calc.py")
+    assert "notes.txt" not in git(repo, "ls-tree", "--name-only", branch)
+    assert git(repo, "status", "--porcelain") == "" and (repo / "calc.py").read_text() == BUGGY
+    (run_dir,) = (home / "runs").iterdir()
+    events = [json.loads(line) for line in (run_dir / "trajectory.jsonl").read_text().splitlines()]
+    assert events[-1]["kind"] == "run_finished"
+    cancelled = [e for e in events if e["kind"] == "future_resolved" and e["future"] == "f1"]
+    assert cancelled and cancelled[0]["status"] == "cancelled"
+
+
+def test_ctrl_c_cancels_the_work_and_a_second_one_leaves(term: Terminal, repo: Path, home: Path,
+                                                         tmp_path: Path) -> None:
+    marker = f"marker-{uuid.uuid4().hex[:8]}"
+    turns: list[dict[str, Any]] = [
+        {"tool_calls": [call("run", command=f"sleep 20 && echo {marker}-1")]},
+        {"text": "Started one."},
+        {"tool_calls": [call("run", command=f"sleep 20 && echo {marker}-2", readonly=True)]},
+        {"tool_calls": [call("await_futures", ids=["f2"])]},
+        {"text": "Never said: the turn is cancelled before."},
+    ]
+    start_repl(term, repo, home, "--model", f"scripted/{script(tmp_path, turns)}")
+    term.type("start one")
+    term.wait_for("Started one.")
+    assert pids(f"{marker}-1")
+    term.keys("C-c")  # the turn is over; the future runs
+    term.wait_for(r"f1 cancelled in [\d.]+ s .*: cancelled by the user")
+    poll(lambda: not pids(f"{marker}-1"), 10, "f1's process to end")
+    term.type("/futures")
+    term.wait_for(r"f1\s+run\s+cancelled")
+
+    term.type("start two and wait")
+    poll(lambda: bool(pids(f"{marker}-2")), 30, "f2 to start")
+    poll(lambda: "await_futures" in trajectory(home), 30, "the model's await_futures call")
+    term.keys("C-c")  # mid-turn: the model awaits f2
+    screen = term.wait_for(r"-- turn 2 cancelled")
+    assert re.search(r"stopped the turn; cancelled f2", screen)
+    term.wait_for(r"f2 cancelled in")
+    assert "Never said" not in term.screen()
+    poll(lambda: not pids(f"{marker}-2"), 10, "f2's process to end")
+
+    term.type("/futures")
+    term.wait_for(r"f2\s+run\s+cancelled")
+    term.keys("C-c")  # nothing runs: the first Ctrl-C only says how to leave
+    term.wait_for(r"nothing runs: Ctrl-C again or Ctrl-D to leave")
+    assert not term.exited()
+    screen = leave(term, "C-c")  # the second one in a row leaves
+    assert "session ended" in screen and not list((home / "worktrees").iterdir())
+
+
+def test_resume_restores_the_conversation_the_branch_and_the_history(
+    term: Terminal, repo: Path, home: Path, tmp_path: Path,
+) -> None:
+    turns: list[dict[str, Any]] = [
+        {"tool_calls": [call("edit_file", path="calc.py", old="a - b", new="a + b")]},
+        {"text": "Fixed add."},
+        {"text": "Continued after the resume."},
+    ]
+    start_repl(term, repo, home, "--model", f"scripted/{script(tmp_path, turns)}")
+    term.tmux("send-keys", "-t", "repl", "-l", "fix add\\")  # a trailing backslash: one more line
+    term.keys("Enter")
+    term.tmux("send-keys", "-t", "repl", "-l", "please")
+    term.keys("Escape", "Enter")  # Esc-Enter: one more line
+    term.type("now")
+    term.wait_for("Fixed add.")
+    term.type("/save")
+    term.wait_for(r"saved .*messages\.json")
+    screen = leave(term, "C-d")
+    branch = re.search(r"session ended: branch (\S+)", screen)
+    assert branch is not None
+    (first_run,) = (home / "runs").iterdir()
+    messages = json.loads((first_run / "messages.json").read_text())
+    assert {"role": "user", "content": "fix add\nplease\nnow"} in messages
+    term.kill()
+
+    again = Terminal(tmp_path)
+    try:
+        start_repl(again, repo, home, "--resume")
+        screen = again.wait_for(r"resumed session")
+        assert f"branch {branch.group(1)}" in screen and "you: fix add please now" in screen
+        assert "agent: Fixed add." in screen
+        worktree, on = worktree_of(repo)
+        assert on == branch.group(1) and "a + b" in (worktree / "calc.py").read_text()
+        again.keys("Up")
+        again.wait_for(r"(?m)^> /save\s*$")  # the prompt history of this repository
+        again.keys("C-u")
+        again.type("anything else?")
+        again.wait_for("Continued after the resume.")  # the script's next turn: the same talk
+        leave(again, "/exit")
+    finally:
+        again.kill()
+    assert len(list((home / "runs").iterdir())) == 2
+
+
+def test_no_command_starts_the_repl_in_a_terminal_and_prints_help_elsewhere(
+    term: Terminal, repo: Path, home: Path, tmp_path: Path,
+) -> None:
+    piped = subprocess.run([sys.executable, "-m", "asyncfc_agent.cli"], capture_output=True,
+                           text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert piped.returncode == 0 and "Usage:" in piped.stdout and "repl" in piped.stdout
+
+    config = home / "config" / "asyncfc-agent" / "config.toml"
+    config.parent.mkdir(parents=True)
+    hello: list[dict[str, Any]] = [{"text": "Hello there."}]
+    config.write_text(f'model = "scripted/{script(tmp_path, hello)}"\nsandbox = "local"\n')
+    env = {"ASYNCFC_HOME": str(home), "XDG_CONFIG_HOME": str(home / "config")}
+    term.start([sys.executable, "-m", "asyncfc_agent.cli"], env, repo)
+    term.wait_for(r"Type a message, or /help", START_S)
+    term.type("/nonsense")
+    term.wait_for(r"unknown command /nonsense; the commands are: /futures, /await")
+    term.type("hi")
+    term.wait_for("Hello there.")
+    leave(term, "/exit")
+
+
+def test_not_a_terminal_is_refused(repo: Path, home: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "asyncfc_agent.cli", "repl", "--repo", str(repo)],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+                          env={**os.environ, "ASYNCFC_HOME": str(home)})
+    assert proc.returncode == 2 and "needs a terminal" in proc.stderr
