@@ -75,6 +75,21 @@ def script_seconds(script: Script) -> float:
     return sum(turn_seconds(t, script.profile) for t in script.turns)
 
 
+def call_close_seconds(turn: Turn, profile: Profile) -> list[float]:
+    """When each tool call of ``turn`` closes, in seconds from the start of the response.
+
+    By the contract's formula: the text streams first, then the calls in order, and a
+    call closes with its last fragment, when everything before it and its own tokens
+    have been decoded. The last call closes when the response ends.
+    """
+    decoded = turn.think_tokens + tokens(turn.text)
+    closes = []
+    for call in turn.tool_calls:
+        decoded += call_tokens(call)
+        closes.append(profile.ttft_s + profile.seconds(decoded))
+    return closes
+
+
 def load_script(path: str | Path, *, profile: Profile | None = None) -> Script:
     """Read a YAML or JSON script; ``profile`` replaces the script's own when given."""
     p = Path(path).expanduser()
