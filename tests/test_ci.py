@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import make_repo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
 SCRIPTS = FIXTURES / "scripts"
@@ -26,17 +26,16 @@ def git(cwd: Path, *args: str) -> str:
                           check=True, capture_output=True, text=True).stdout
 
 
+def add_remote(repo: Path, bare: Path) -> Path:
+    git(bare.parent, "init", "-q", "--bare", bare.name)
+    git(repo, "remote", "add", "origin", str(bare))
+    return repo
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """The buggy calculator, committed, with a bare repository as ``origin``."""
-    root = tmp_path / "calc"
-    shutil.copytree(FIXTURES / "calc", root)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "init")
-    git(tmp_path, "init", "-q", "--bare", "remote.git")
-    git(root, "remote", "add", "origin", str(tmp_path / "remote.git"))
-    return root
+    return add_remote(make_repo(tmp_path), tmp_path / "remote.git")
 
 
 class CI:
@@ -143,7 +142,7 @@ def test_a_red_last_test_run_is_not_success(ci: CI, tmp_path: Path) -> None:
 def test_an_answer_before_the_test_future_resolved_is_held_then_judged(
     ci: CI, script: str, code: int
 ) -> None:
-    (ci.repo / "check_slow.py").write_text("import time\n\n\ndef test_slow():\n    time.sleep(2)\n")
+    (ci.repo / "test_slow.py").write_text("import time\n\n\ndef test_slow():\n    time.sleep(2)\n")
     git(ci.repo, "add", "-A")
     git(ci.repo, "commit", "-qm", "slow")
     proc = ci("--issue", "Fix add()", script=script)
@@ -245,7 +244,7 @@ def test_a_rerun_pushes_a_new_branch_beside_the_first(ci: CI, tmp_path: Path) ->
 
 
 def test_sigterm_ends_the_run_with_its_record(ci: CI) -> None:
-    (ci.repo / "check_slow.py").write_text("import time\n\n\ndef test_slow():\n    time.sleep(60)\n")
+    (ci.repo / "test_slow.py").write_text("import time\n\n\ndef test_slow():\n    time.sleep(60)\n")
     git(ci.repo, "add", "-A")
     git(ci.repo, "commit", "-qm", "slow")
     proc = subprocess.Popen(ci.cmd("--issue", "Fix add()", script="red"), env=ci.env,

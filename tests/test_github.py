@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from asyncfc_agent.agent import github
 from asyncfc_agent.agent.github import GitHubError, Issue, IssueRef
+from support import make_repo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
 ISSUE = json.loads((FIXTURES / "issue.json").read_text())
@@ -226,11 +226,7 @@ def cli(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def calc(tmp_path: Path) -> Path:
-    root = tmp_path / "calc"
-    shutil.copytree(FIXTURES / "calc", root)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "init"]):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root,
-                       check=True, capture_output=True)
+    root: Path = make_repo(tmp_path)
     return root
 
 
