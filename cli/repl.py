@@ -271,9 +271,8 @@ class Repl:
 
     def on_turn_end(self, report: TurnReport) -> None:
         self.flush_text()
-        line = describe_turn(report)
-        if line:
-            self.say(line, "class:bad" if report.reason in ("error", "model_error") else "class:dim")
+        failed = report.reason in ("error", "model_error")
+        self.say(describe_turn(report), "class:bad" if failed else "class:dim")
 
     def toolbar(self) -> list[tuple[str, str]]:
         now = self.inter.session.bus.now()
@@ -498,11 +497,13 @@ class Repl:
         return False
 
     async def cmd_cost(self, _arg: str) -> bool:
+        from ..tools.text import plural
+
         u = self.inter.usage()
         self.say(f"tokens: {u.prompt_tokens} prompt, {u.completion_tokens} completion · "
-                 f"cost ${u.cost_usd:.4f} · {u.responses} responses ({u.requests} requests) "
-                 f"in {u.model_s:.1f} s of model time · {u.user_turns} messages · "
-                 f"{u.futures} futures, {u.tool_s:.1f} s of tool time")
+                 f"cost ${u.cost_usd:.4f} · {plural(u.responses, 'model response')} "
+                 f"({plural(u.requests, 'request')}), {u.model_s:.1f} s · "
+                 f"{plural(u.futures, 'future')}, {u.tool_s:.1f} s of tool time")
         return False
 
     async def cmd_save(self, _arg: str) -> bool:
@@ -525,20 +526,20 @@ def describe_interruption(stop: Interruption) -> str:
 
 
 def describe_turn(report: TurnReport) -> str:
-    """A line after a turn, or "" when its answer says it all."""
+    """The line that closes a turn (an empty answer would otherwise leave no trace)."""
     if report.reason == "cancelled":
         return f"-- turn {report.number} cancelled"
     if report.reason in ("error", "model_error"):
         return f"-- turn {report.number} failed: {report.detail}"
     if report.reason != "submitted":
         return f"-- turn {report.number} stopped: {report.detail}"
-    parts = []
+    parts = [f"-- turn {report.number} done"]
     if report.checkpoint:
         parts.append(f"checkpoint {report.checkpoint[:7]}")
     if report.running:
         parts.append(f"{', '.join(report.running)} still running: its result goes to the "
                      "model with your next message")
-    return f"-- turn {report.number} done · " + " · ".join(parts) if parts else ""
+    return " · ".join(parts)
 
 
 def event_style(data: dict[str, Any]) -> str:

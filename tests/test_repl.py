@@ -192,6 +192,10 @@ def test_the_prompt_stays_live_while_a_future_runs(term: Terminal, repo: Path, h
 
     term.type("fix add")
     term.wait_for(r"-- turn 3 done · checkpoint [0-9a-f]{7}")  # made after the answer shows
+    term.type("/diff")
+    term.wait_for(r"(?m)^\+    return a \+ b$")
+    term.type("/output f1")
+    term.wait_for(r"f1 run \(running\), output so far:")
     term.type("write some notes")
     term.wait_for(r"-- turn 4 done · checkpoint [0-9a-f]{7}")
     worktree, branch = worktree_of(repo)
@@ -297,6 +301,13 @@ def test_resume_restores_the_conversation_the_branch_and_the_history(
         again.keys("C-u")
         again.type("anything else?")
         again.wait_for("Continued after the resume.")  # the script's next turn: the same talk
+        again.type("/mode sync")
+        again.type("/mode")
+        again.wait_for(r"(?m)^mode: sync$")
+        again.type("/cost")
+        again.wait_for(r"tokens: \d+ prompt, \d+ completion · cost \$0\.0000 · 1 model response \(1 request\)")
+        again.type("/help")
+        again.wait_for(r"Esc-Enter \(or a line ending in \\\) starts a new line")
         leave(again, "/exit")
     finally:
         again.kill()
@@ -329,3 +340,36 @@ def test_not_a_terminal_is_refused(repo: Path, home: Path) -> None:
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
                           env={**os.environ, "ASYNCFC_HOME": str(home)})
     assert proc.returncode == 2 and "needs a terminal" in proc.stderr
+
+
+def session_containers(run_id: str) -> list[str]:
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=asyncfc-agent.session={run_id}"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return out.split()
+
+
+@pytest.mark.docker
+def test_exit_leaves_no_container_behind(term: Terminal, repo: Path, home: Path, tmp_path: Path,
+                                         docker_image: str) -> None:
+    turns: list[dict[str, Any]] = [
+        {"tool_calls": [call("run", command="sleep 20 && echo done", readonly=True)]},
+        {"text": "It runs in the container."},
+    ]
+    env = {"ASYNCFC_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    argv = [sys.executable, "-m", "asyncfc_agent.cli", "repl", "--sandbox", "docker",
+            "--model", f"scripted/{script(tmp_path, turns)}"]
+    term.start(argv, env, repo)
+    term.wait_for(r"Type a message, or /help", START_S)
+    (run_dir,) = (home / "runs").iterdir()
+    term.type("run it")
+    term.wait_for("It runs in the container.")
+    term.type("/futures")
+    term.wait_for(r"f1\s+run\s+running", timeout_s=1.0)
+    assert session_containers(run_dir.name)  # the sandbox is up while the future runs
+    screen = leave(term, "/exit")
+    assert "session ended" in screen
+    assert session_containers(run_dir.name) == []
+    events = [json.loads(line) for line in (run_dir / "trajectory.jsonl").read_text().splitlines()]
+    assert [e["status"] for e in events if e["kind"] == "future_resolved"] == ["cancelled"]
