@@ -167,6 +167,8 @@ class Session:
             self.bus.subscribe(fn)
         self.area = await asyncio.to_thread(self.prepare_area)
         self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)
+        if self.sandbox.kind == "docker":
+            await self._reap_orphans()
         await asyncio.gather(self.sandbox.start(), self.model.warm_up())
         workspace = Workspace(self.area.path, file_owner=self.sandbox.file_owner)
         self.bus.publish(
@@ -192,6 +194,15 @@ class Session:
             self.repo, run_id=self.run_id, slug=cfg.branch_slug or workarea.slugify(self.task),
             carry_changes=cfg.carry_changes,
         )
+
+    async def _reap_orphans(self) -> None:
+        """Remove containers left by sessions whose process is gone (a kill -9, a crash)."""
+        from ..sandboxes.containers import reap_orphans
+
+        host = self.config.sandbox.options.get("docker_host")
+        reaped = await asyncio.to_thread(reap_orphans, session_id=self.run_id, docker_host=host)
+        if reaped:
+            self.bus.publish(Notice("info", f"removed {len(reaped)} container(s) of dead sessions"))
 
     async def _fresh_sandbox(self) -> Sandbox:
         assert self.area is not None

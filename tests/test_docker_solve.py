@@ -73,3 +73,25 @@ def test_ctrl_c_during_a_test_future_leaves_no_container(tmp_path: Path, docker_
     assert [e["status"] for e in events if e["kind"] == "future_resolved"] == ["cancelled"]
     assert events[-1]["kind"] == "run_finished"
     assert tree_state(repo) == before
+
+
+def test_a_new_session_reaps_containers_of_dead_ones(tmp_path: Path, docker_image: str) -> None:
+    repo = make_repo(tmp_path)
+    env = {**os.environ, "ASYNCFC_HOME": str(tmp_path / "home")}
+    victim = subprocess.Popen(
+        [*solve_cmd(repo, tmp_path / "unused", tmp_path / "unused")[:3], "sandbox", "run",
+         "--repo", str(repo), "--", "sleep", "120"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not session_containers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    orphans = session_containers()
+    assert orphans, "the sandbox of the victim never started"
+    victim.kill()  # no cleanup runs: its container is an orphan now
+    victim.wait()
+    out = tmp_path / "out"
+    proc = run_solve(repo, write_script(tmp_path, FIX_SCRIPT), out, tmp_path / "home", sandbox="docker")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "container(s) of dead sessions" in proc.stdout
+    assert not set(orphans) & set(session_containers())
