@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -227,9 +228,8 @@ class Repl:
         """A line above the prompt (prompt_toolkit redraws the prompt below it)."""
         from prompt_toolkit import print_formatted_text
         from prompt_toolkit.formatted_text import FormattedText
-        from prompt_toolkit.styles import Style
 
-        print_formatted_text(FormattedText([(style, text)]), style=Style.from_dict(STYLES))
+        print_formatted_text(FormattedText([(style, text)]), style=styles())
 
     def on_event(self, event: Event) -> None:
         from ..agent.events import TextDelta
@@ -291,7 +291,6 @@ class Repl:
     def _make_prompt(self) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.history import FileHistory
-        from prompt_toolkit.styles import Style
 
         from ..agent.interactive import history_file
 
@@ -303,7 +302,7 @@ class Repl:
             bottom_toolbar=self.toolbar,
             refresh_interval=0.5,
             prompt_continuation=lambda width, _n, _soft: "." * (width - 1) + " ",
-            style=Style.from_dict(STYLES),
+            style=styles(),
         )
 
     def _keys(self) -> Any:
@@ -514,6 +513,13 @@ class Repl:
 
 
 # -- formatting ---------------------------------------------------------------------------
+
+
+@functools.cache
+def styles() -> Any:
+    from prompt_toolkit.styles import Style
+
+    return Style.from_dict(STYLES)
 
 
 def describe_interruption(stop: Interruption) -> str:

@@ -195,6 +195,21 @@ async def test_interrupt_cancels_the_turn_and_its_futures(start: Start) -> None:
         assert delivered.startswith("[f1 run: cancelled") and "cancelled by the user" in delivered
 
 
+async def test_interrupt_while_the_model_writes_drops_the_half_response(start: Start) -> None:
+    turns = [{"text": "A long answer " * 40}, {"text": "Second."}]
+    async with start(turns, profile={"ttft_s": 0.0, "tokens_per_s": 100}) as d:
+        assert d.inter.send("talk")
+        await until(lambda: "text" in d.kinds())  # the response streams (it takes ~1.4 s)
+        assert d.inter.interrupt().turn
+        await d.inter.settle()
+        assert d.reports[-1].reason == "cancelled"
+        assert [m["role"] for m in d.messages] == ["system", "user"]
+        assert d.inter.send("again")  # idle again: a new turn
+        await d.inter.settle()
+        # the half response was never added: the model is asked the same turn again
+        assert d.reports[-1].detail == "A long answer " * 40
+
+
 async def test_undo_takes_the_last_checkpoint_off_the_branch(start: Start) -> None:
     turns = [
         {"tool_calls": [call("edit_file", path="calc.py", old="a - b", new="a + b")]},
