@@ -95,13 +95,13 @@ def ci(
         out=out, verify=True, carry_changes=False, branch_slug=slug, max_turns=max_turns,
         max_cost_usd=max_cost, timeout_s=timeout,
     )
-    outcome, bot_futures = run(task.text, repo, cfg)
+    outcome, by_bot = run(task.text, repo, cfg)
     code = EXIT_INTERRUPTED if outcome.exit_reason == "interrupted" else exit_code(outcome)
     pushed = None
     if target and code == EXIT_SOLVED and outcome.result.get("branch"):
         pushed = push_branch(repo, push or target, target, outcome.result["branch"])
         code = EXIT_SOLVED if pushed["pushed"] else EXIT_INFRA
-    raise typer.Exit(publish(outcome, task, code, pushed, bot_futures, json_out))
+    raise typer.Exit(publish(outcome, task, code, pushed, by_bot, json_out))
 
 
 def stop(message: str, code: int) -> NoReturn:
