@@ -11,6 +11,7 @@ Times are seconds since the run's bus started (the ``t`` of every event).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,13 @@ from .trajectory import read_trajectory
 
 #: Seconds within which two instants count as the same (publish order jitter).
 EPSILON = 0.005
+#: Terminal escape sequences and control characters, which would garble a view.
+CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """``text`` without escape sequences or control characters (tabs and newlines stay)."""
+    return CONTROL.sub("", text)
 
 
 # -- reading trajectories ------------------------------------------------------------
@@ -293,8 +301,8 @@ class RunTracker:
         if f is None:
             return
         for line in reversed(e.text.splitlines()):
-            if line.strip():
-                f.last_line = line.strip()
+            if clean := " ".join(printable(line).split()):  # tabs would break columns
+                f.last_line = clean
                 return
 
     def _future_resolved(self, e: FutureResolved) -> None:
@@ -306,7 +314,7 @@ class RunTracker:
         if e.status != "resolved":
             # the result is a header line, then the reason
             body = e.result.split("\n", 1)[-1].strip()
-            f.error = body.splitlines()[0] if body else e.status
+            f.error = printable(body.splitlines()[0]) if body else e.status
 
     def _future_delivered(self, e: FutureDelivered) -> None:
         if (f := self.futures.get(e.future)) is not None and f.delivered_t is None:

@@ -31,7 +31,7 @@ def report(
         typer.echo(f"error: {path} holds no model requests and no futures", err=True)
         raise typer.Exit(1)
     console = Console()
-    console.print(terminal_report(tracker, summarize(tracker)))
+    console.print(terminal_report(tracker, summarize(tracker), console.width))
     if html is not None:
         from .report_html import page
 
@@ -39,7 +39,7 @@ def report(
         console.print(f"time line written to {html}", style="dim", highlight=False)
 
 
-def terminal_report(tracker: RunTracker, summary: Summary) -> RenderableType:
+def terminal_report(tracker: RunTracker, summary: Summary, width: int) -> RenderableType:
     """Run line, times, the futures table, the requests and the critical path."""
     from rich.console import Group
     from rich.text import Text
@@ -49,7 +49,7 @@ def terminal_report(tracker: RunTracker, summary: Summary) -> RenderableType:
     futures = list(tracker.futures.values())
     parts: list[RenderableType] = [header(tracker), times_line(summary)]
     if futures:
-        parts.append(futures_table(futures, tracker.activity_end(), len(futures)))
+        parts.append(futures_table(futures, tracker.activity_end(), len(futures), width))
     parts.append(requests_table(tracker))
     parts.append(Text("critical path:", style="bold"))
     for step in summary.critical_path:

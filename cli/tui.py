@@ -20,10 +20,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.panel import Panel
-from rich.table import Table
+from rich.segment import Segment
 from rich.text import Text
 
 from ..agent.events import Event
@@ -34,6 +35,7 @@ from ..agent.timeline import (
     Summary,
     load_events,
     overlap_saved,
+    printable,
     summarize,
 )
 from .plain import short_args
@@ -45,6 +47,9 @@ TEXT_LINES = 6
 #: Notices shown under the futures, latest last.
 NOTICES = 2
 
+COLUMNS = ("id", "tool", "args", "state", "time", "rev", "model", "output")
+#: "f10", "tool", -, "timed out", "59.9 s", "rev", "unseen", -
+MIN_WIDTHS = (3, 4, 0, 9, 6, 3, 6, 0)
 STATE_STYLES = {
     "waiting": "dim",
     "running": "bold yellow",
@@ -80,7 +85,7 @@ def plural(n: int, word: str) -> str:
 def last_lines(text: str, width: int, count: int) -> list[str]:
     """The last ``count`` lines of ``text`` wrapped at ``width``."""
     # only the tail can show, so a long response is not re-wrapped whole every frame
-    tail = text[-(width * count * 2) :]
+    tail = printable(text[-(width * count * 2) :])
     lines: list[str] = []
     for paragraph in tail.splitlines() or [""]:
         lines.extend(textwrap.wrap(paragraph, width) or [""])
@@ -116,24 +121,26 @@ def text_panel(tracker: RunTracker, now: float, width: int, lines: int) -> Panel
     )
 
 
-def future_output(f: FutureSpan) -> Text:
-    if f.status in (None, "resolved"):
-        exit_note = f"exit {f.exit_code}" if f.exit_code is not None else ""
-        style = "red" if f.exit_code not in (None, 0) else ""
-        text = Text(exit_note, style=style)
-        if exit_note and f.last_line:
-            text.append(" · ")
-        return text.append(f.last_line, style="dim" if f.final else "")
-    return Text(f.error, style="red")
+Piece = tuple[str, str]  # text and its style
 
 
-def future_rev(f: FutureSpan) -> Text:
+def future_output(f: FutureSpan) -> list[Piece]:
+    if f.status not in (None, "resolved"):
+        return [(f.error, "red")]
+    pieces: list[Piece] = []
+    if f.exit_code is not None:
+        pieces.append((f"exit {f.exit_code}", "red" if f.exit_code != 0 else ""))
+        if f.last_line:
+            pieces.append((" · ", ""))
+    if f.last_line:
+        pieces.append((f.last_line, "dim" if f.final else ""))
+    return pieces
+
+
+def future_rev(f: FutureSpan) -> list[Piece]:
     if f.workspace_rev is None:
-        return Text("")
-    text = Text(str(f.workspace_rev))
-    if f.stale:
-        text.append(" stale", style="bold yellow")
-    return text
+        return []
+    return [(str(f.workspace_rev), ""), *([(" stale", "bold yellow")] if f.stale else [])]
 
 
 def visible_futures(futures: Sequence[FutureSpan], rows: int) -> tuple[list[FutureSpan], int]:
@@ -150,25 +157,98 @@ def visible_futures(futures: Sequence[FutureSpan], rows: int) -> tuple[list[Futu
     return shown, len(futures) - len(shown)
 
 
-def futures_table(futures: Sequence[FutureSpan], now: float, rows: int) -> RenderableType:
-    table = Table(box=None, padding=(0, 1), pad_edge=False, expand=True, header_style="bold")
-    table.add_column("id", no_wrap=True)
-    table.add_column("tool", no_wrap=True, max_width=14)
-    table.add_column("args", no_wrap=True, overflow="ellipsis", ratio=3)
-    table.add_column("state", no_wrap=True, min_width=9)
-    table.add_column("time", no_wrap=True, justify="right", min_width=7)
-    table.add_column("rev", no_wrap=True, min_width=3)
-    table.add_column("model", no_wrap=True, min_width=6)
-    table.add_column("output", no_wrap=True, overflow="ellipsis", ratio=4)
+def cells(text: str) -> int:
+    # most of what is drawn is ASCII, where the cell width is the length (and far quicker)
+    return len(text) if text.isascii() else cell_len(text)
+
+
+def fit(pieces: list[Piece], width: int, *, right: bool = False, pad: bool = True) -> list[Piece]:
+    """``pieces`` in exactly ``width`` cells: cut with an ellipsis, or padded."""
+    used = sum(cells(text) for text, _ in pieces)
+    if used <= width:
+        filler = (" " * (width - used), "")
+        return ([filler, *pieces] if right else [*pieces, filler]) if pad else pieces
+    out: list[Piece] = []
+    room = width - 1
+    for text, style in pieces:
+        if room <= 0:
+            break
+        if cells(text) > room:
+            text = set_cell_size(text, room)
+        out.append((text, style))
+        room -= cells(text)
+    return [*out, ("…", "")]
+
+
+def future_row(f: FutureSpan, now: float) -> list[list[Piece]]:
+    return [
+        [(f.id, "")], [(f.tool, "")], [(short_args(f.args, 200), "")],
+        [(f.state, STATE_STYLES.get(f.state, ""))], [(seconds(f.seconds(now)), "")],
+        future_rev(f), [(f.seen, "")], future_output(f),
+    ]
+
+
+def column_widths(rows: list[list[list[Piece]]], width: int) -> list[int]:
+    """Fixed columns as wide as their widest cell (at least as wide as their longest word,
+    so the layout holds still as states change); args and output share the rest, 3:4."""
+    widths = [
+        max(least, *(cells("".join(t for t, _ in row[i])) for row in rows))
+        for i, least in enumerate(MIN_WIDTHS)
+    ]
+    widths[1] = min(widths[1], 14)
+    rest = max(0, width - sum(widths[i] for i in (0, 1, 3, 4, 5, 6)) - 2 * 7)
+    widths[2] = rest * 3 // 7
+    widths[7] = rest - widths[2]
+    return widths
+
+
+def merged(pieces: list[Piece]) -> list[Piece]:
+    """Neighbours of one style joined: each segment drawn costs more than its length."""
+    out: list[Piece] = []
+    for text, style in pieces:
+        if out and out[-1][1] == style:
+            out[-1] = (out[-1][0] + text, style)
+        elif text:
+            out.append((text, style))
+    return out
+
+
+class Rows:
+    """Lines already cut to width, drawn as plain segments: none of Text's wrapping work."""
+
+    def __init__(self, lines: list[list[Piece]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines:
+            for text, style in line:
+                yield Segment(text, console.get_style(style) if style else None)
+            yield Segment.line()
+
+
+def futures_table(
+    futures: Sequence[FutureSpan], now: float, rows: int, width: int = 100
+) -> Rows:
+    """The futures, one line each, in columns laid out by hand.
+
+    It is drawn several times a second with up to dozens of rows, on a thread that holds
+    the GIL while it draws: fixed-width lines cost a small fraction of a Rich ``Table``.
+    """
     shown, hidden = visible_futures(futures, rows)
-    for f in shown:
-        table.add_row(
-            f.id, f.tool, short_args(f.args, 200), Text(f.state, style=STATE_STYLES.get(f.state, "")),
-            seconds(f.seconds(now)), future_rev(f), f.seen, future_output(f),
-        )
-    if not hidden:
-        return table
-    return Group(table, Text(f"    ... and {plural(hidden, 'earlier future')}", style="dim"))
+    header = [[(name, "bold")] for name in COLUMNS]
+    cells = [header, *(future_row(f, now) for f in shown)]
+    widths = column_widths(cells, width)
+    lines: list[list[Piece]] = []
+    for row in cells:
+        pieces: list[Piece] = []
+        for i, (cell, w) in enumerate(zip(row, widths, strict=True)):
+            pieces += fit(cell, w, right=i == 4, pad=i < 7)
+            if i < 7:
+                pieces.append(("  ", ""))
+        lines.append(merged(pieces))
+    if hidden:
+        lines.append([(f"    ... and {plural(hidden, 'earlier future')}", "dim")])
+    return Rows(lines)
 
 
 def notices_text(tracker: RunTracker, width: int) -> tuple[Text, int]:
@@ -225,7 +305,7 @@ def render(tracker: RunTracker, now: float, *, width: int = 100, height: int = 4
         text_panel(tracker, now, width, text_lines),
     ]
     if futures:
-        parts.append(futures_table(futures, now, rows))
+        parts.append(futures_table(futures, now, rows, width))
     if notice_lines:
         parts.append(notices)
     parts.append(footer(tracker, now))
@@ -247,7 +327,9 @@ def times_line(summary: Summary) -> Text:
     )
 
 
-def final_summary(result: dict[str, Any], tracker: RunTracker | None) -> RenderableType:
+def final_summary(
+    result: dict[str, Any], tracker: RunTracker | None, width: int = 100
+) -> RenderableType:
     """Outcome, branch, patch, the futures table and the times, from result.json's fields."""
     outcome = f"{result.get('status', '?')} ({result.get('exit_reason', '?')})"
     head = Text(outcome, style="bold green" if result.get("status") == "solved" else "bold red")
@@ -265,7 +347,7 @@ def final_summary(result: dict[str, Any], tracker: RunTracker | None) -> Rendera
         parts.append(Text(str(result["final_answer"]).strip()))
     if tracker is not None and tracker.futures:
         futures = list(tracker.futures.values())
-        parts.append(futures_table(futures, tracker.activity_end(), len(futures)))
+        parts.append(futures_table(futures, tracker.activity_end(), len(futures), width))
     if tracker is not None:
         parts.append(times_line(summarize(tracker)))
     for key, label in (("patch_file", "patch: "), ("out_dir", "record:")):
@@ -281,7 +363,8 @@ def print_final_summary(
         tracker: RunTracker | None = RunTracker.from_events(load_events(trajectory))
     except OSError:
         tracker = None  # the summary still has the outcome, branch and patch
-    (console or Console()).print(final_summary(result, tracker))
+    console = console or Console()
+    console.print(final_summary(result, tracker, console.width))
 
 
 # -- the live display ----------------------------------------------------------------

@@ -46,14 +46,14 @@ run r1 · async mode · local sandbox · branch asyncfc/fix
 {PANEL_EMPTY}
 {PANEL_EMPTY}
 {PANEL_BOTTOM}
-id  tool       args                 state         time  rev      model   output
-f1  run_tests                       running      4.1 s  0 stale  handle  ....F
-f2  read_file  path="a.py"          resolved     0.1 s  0 stale  seen
-f3  edit_file  path="a.py", old="…  resolved     0.0 s  0        unseen
-f4  run        command="sleep 100"  cancelled    0.9 s  1        unseen  cancelled by the model
-f5  run        command="cat ${{f1}}"  waiting      2.8 s
-f6  grep                            failed       0.0 s  1        unseen  invalid arguments for grep…
-f7  build                           timed out    1.6 s  1        unseen  timed out after 1 s
+id   tool       args                 state        time  rev      model   output
+f1   run_tests                       running     4.1 s  0 stale  handle  ....F
+f2   read_file  path="a.py"          resolved    0.1 s  0 stale  seen
+f3   edit_file  path="a.py", old="…  resolved    0.0 s  0        unseen
+f4   run        command="sleep 100"  cancelled   0.9 s  1        unseen  cancelled by the model
+f5   run        command="cat ${{f1}}"  waiting     2.8 s
+f6   grep                            failed      0.0 s  1        unseen  invalid arguments for grep…
+f7   build                           timed out   1.6 s  1        unseen  timed out after 1 s
 warning: the local sandbox does not isolate anything
 scripted/demo.yaml · turn 2 · 340 tokens · $0.0012 · wall 6.0 s · overlap saved 6.5 s"""
 
@@ -69,9 +69,9 @@ def test_every_state_of_a_future_at_one_instant() -> None:
 def test_running_and_waiting_times_count_up_finished_ones_stay() -> None:
     later = frame(every_state(), 7.5)
     assert rows(later, "f1", "f5", "f7") == [
-        "f1  run_tests                       running      5.6 s  0 stale  handle  ....F",
-        'f5  run        command="cat ${f1}"  waiting      4.3 s',
-        "f7  build                           timed out    1.6 s  1        unseen  timed out after 1 s",
+        "f1   run_tests                       running     5.6 s  0 stale  handle  ....F",
+        'f5   run        command="cat ${f1}"  waiting     4.3 s',
+        "f7   build                           timed out   1.6 s  1        unseen  timed out after 1 s",
     ]
     assert later.splitlines()[-1] == (
         "scripted/demo.yaml · turn 2 · 340 tokens · $0.0012 · wall 7.5 s · overlap saved 8.0 s"
@@ -83,8 +83,8 @@ def test_a_future_is_seen_once_delivered_and_resolved_shows_its_exit() -> None:
               at(6.5, ev.FutureOutput("f1", "12 passed, 1 failed\n")),
               resolved(6.6, "f1", "run_tests", "resolved", 4.7, 0, exit_code=1)]
     assert rows(frame(events, 9.0), "f1", "f3") == [
-        "f1  run_tests                       resolved     4.7 s  0 stale  handle  exit 1 · 12 passed, 1 fail…",
-        'f3  edit_file  path="a.py", old="…  resolved     0.0 s  0        seen',
+        "f1   run_tests                       resolved    4.7 s  0 stale  handle  exit 1 · 12 passed, 1 fail…",
+        'f3   edit_file  path="a.py", old="…  resolved    0.0 s  0        seen',
     ]
 
 
@@ -119,14 +119,14 @@ def test_more_futures_than_rows_keeps_the_unfinished_and_the_latest() -> None:
     events += [resolved(0.2, f"f{i}", "grep", "resolved", 0.1, 0) for i in range(1, 12, 2)]
     spans = list(RunTracker.from_events(events).futures.values())
     assert text_of(futures_table(spans, 1.0, 8)) == """\
-id   tool  args                     state         time  rev  model   output
-f2   grep  pattern="2"              running      0.9 s  0
-f4   grep  pattern="4"              running      0.9 s  0
-f6   grep  pattern="6"              running      0.9 s  0
-f8   grep  pattern="8"              running      0.9 s  0
-f10  grep  pattern="10"             running      0.9 s  0
-f11  grep  pattern="11"             resolved     0.1 s  0    unseen
-f12  grep  pattern="12"             running      0.9 s  0
+id   tool  args                     state        time  rev  model   output
+f2   grep  pattern="2"              running     0.9 s  0
+f4   grep  pattern="4"              running     0.9 s  0
+f6   grep  pattern="6"              running     0.9 s  0
+f8   grep  pattern="8"              running     0.9 s  0
+f10  grep  pattern="10"             running     0.9 s  0
+f11  grep  pattern="11"             resolved    0.1 s  0    unseen
+f12  grep  pattern="12"             running     0.9 s  0
     ... and 5 earlier futures"""
 
 
@@ -140,9 +140,9 @@ def test_the_final_summary() -> None:
     assert text_of(final_summary(result, RunTracker.from_events(finished_run()))) == """\
 solved (submitted) · branch asyncfc/fix at 0123456789ab · patch 1,234 bytes · 3 turns · wall 8.4 s
 Fixed the empty case.
-id  tool       args                   state         time  rev  model   output
-f1  run_tests                         resolved     5.0 s  0    seen    exit 0
-f2  grep       pattern="def"          resolved     0.1 s  0    seen
+id   tool       args                   state        time  rev  model   output
+f1   run_tests                         resolved    5.0 s  0    seen    exit 0
+f2   grep       pattern="def"          resolved    0.1 s  0    seen
 time: agent 7.0 s · model 3.9 s · tools 5.1 s · overlap saved 2.0 s
 critical path: model 2.0 s + futures 5.0 s (turn 1 → f1 → turn 3)
 patch:  /out/patch.diff
@@ -199,3 +199,15 @@ def test_the_live_view_leaves_the_terminal_clean() -> None:
     # after that only the frame's erasure: back to its first line, each line cleared
     erase = written[shown + len("\x1b[?25h"):]
     assert re.fullmatch(r"\r(\x1b\[1A\x1b\[2K)+", erase)
+
+
+def test_escape_sequences_and_tabs_in_output_do_not_reach_the_terminal() -> None:
+    events = [
+        at(0.0, ev.FutureCreated("f1", "run", {"command": "pytest"}, [], "w:*", 1)),
+        at(0.1, ev.FutureStarted("f1", 0, False)),
+        at(0.5, ev.FutureOutput("f1", "\x1b[32m5 passed\x1b[0m\tin 0.1s\r\n\x07\n")),
+    ]
+    spans = list(RunTracker.from_events(events).futures.values())
+    assert text_of(futures_table(spans, 1.0, 5)).splitlines()[1] == (
+        'f1   run   command="pytest"         running     0.9 s  0            5 passed in 0.1s'
+    )
