@@ -115,6 +115,9 @@ class Saved:
     messages: list[dict[str, Any]]
     notes: list[str]
     unfinished: list[dict[str, Any]]
+    worktree: Path | None = None
+    pid: int | None = None  # the process that had the session open
+    closed: bool = False  # False: that process may still run, or died with it open
 
 
 def load_last(repo: Path) -> Saved:
@@ -135,6 +138,8 @@ def load_last(repo: Path) -> Saved:
         branch=state.get("branch"), base=state["base"], model=state["model"],
         mode=state["mode"], user_turns=int(state.get("user_turns", 0)), messages=messages,
         notes=list(state.get("notes", [])), unfinished=list(state.get("unfinished", [])),
+        worktree=Path(state["worktree"]) if state.get("worktree") else None,
+        pid=state.get("pid"), closed=bool(state.get("closed", False)),
     )
 
 
@@ -154,13 +159,32 @@ class ResumedSession(Session):
         self.saved = saved
 
     def prepare_area(self) -> workarea.WorkArea:
-        if not self.saved.branch:
+        saved = self.saved
+        if not saved.branch:
             raise workarea.WorkAreaError(
                 "the earlier session worked on a copy (not a git repository): it cannot be resumed"
             )
-        return workarea.attach(
-            self.repo, run_id=self.run_id, branch=self.saved.branch, base=self.saved.base
-        )
+        left = saved.worktree if not saved.closed and saved.worktree else None
+        if left is not None and left.is_dir():
+            if saved.pid is not None and _alive(saved.pid):
+                raise workarea.WorkAreaError(
+                    f"the last session is still open in process {saved.pid} (worktree {left}): "
+                    "leave it first"
+                )
+            # its process died with the session open: go on where it was, with the changes
+            # it had not committed yet
+            return workarea.adopt(self.repo, left, branch=saved.branch, base=saved.base)
+        return workarea.attach(self.repo, run_id=self.run_id, branch=saved.branch, base=saved.base)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def new_session(
@@ -493,6 +517,8 @@ class Interactive:
                 for f in self.executor.futures.values() if not f.delivered
             ],
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "pid": os.getpid(),
+            "closed": False,
             **extra,
         }
         _write_json(out / "messages.json", self.agent.messages)

@@ -213,6 +213,17 @@ def attach(source: Path, *, run_id: str, branch: str, base: str) -> WorkArea:
     return WorkArea(path=dest, source=root, is_git=True, branch=branch, base=base)
 
 
+def adopt(source: Path, path: Path, *, branch: str, base: str) -> WorkArea:
+    """The worktree an earlier session left behind (its process died), as it is."""
+    root = repo_root(source.resolve())
+    if root is None:
+        raise WorkAreaError(f"{source} is not a git repository with a commit: nothing to resume")
+    on = git(path, "rev-parse", "--abbrev-ref", "HEAD", check=False).strip()
+    if on != branch:
+        raise WorkAreaError(f"{path} is not on {branch} (it is on {on or 'nothing'})")
+    return WorkArea(path=path, source=root, is_git=True, branch=branch, base=base)
+
+
 def undo_last(area: WorkArea) -> Undone | None:
     """Take the newest commit since ``base`` off the branch, with any changes made after it.
 

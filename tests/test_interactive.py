@@ -4,8 +4,11 @@ scripted model through litellm), driven with asyncio directly."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import os
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +24,7 @@ from asyncfc_agent.agent.futures import FutureState
 from asyncfc_agent.agent.interactive import Interactive, NotNow, TurnReport, close_open_calls
 from asyncfc_agent.agent.loop import Mode
 from asyncfc_agent.agent.model import ModelConfigError
+from asyncfc_agent.agent.workarea import WorkAreaError
 from support import BUGGY, git, make_repo
 
 FAST = {"ttft_s": 0.0, "tokens_per_s": 0}
@@ -285,6 +289,58 @@ async def test_resume_continues_the_conversation_on_the_same_branch(
         second_run = d.inter.session.out_dir
     assert second_run != first_run
     assert interactive.load_last(repo).run_dir == second_run
+
+
+#: A process that opens a session, makes a checkpoint and an uncommitted change, and dies.
+CRASH = """
+import asyncio, os, sys
+from pathlib import Path
+from asyncfc_agent.agent import interactive
+from asyncfc_agent.agent.config import RunConfig
+
+async def main():
+    cfg = RunConfig()
+    cfg.model.model, cfg.sandbox.kind = sys.argv[2], "local"
+    inter = interactive.Interactive(interactive.new_session(Path(sys.argv[1]), cfg))
+    await inter.open()
+    inter.send("fix add")
+    await inter.settle()
+    (inter.area.path / "late.txt").write_text("not committed yet\\n")
+    os._exit(3)
+
+asyncio.run(main())
+"""
+
+
+async def test_resume_after_a_crash_goes_on_in_the_worktree_left_behind(
+    start: Start, repo: Path, tmp_path: Path,
+) -> None:
+    turns = [
+        {"tool_calls": [call("edit_file", path="calc.py", old="a - b", new="a + b")]},
+        {"text": "Fixed."},
+        {"text": "Back after the crash."},
+    ]
+    script = tmp_path / "crash.yaml"
+    script.write_text(yaml.safe_dump({"profile": FAST, "turns": turns}))
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", CRASH, str(repo),
+                                                f"scripted/{script}")
+    assert await proc.wait() == 3
+    saved = interactive.load_last(repo)
+    assert not saved.closed and saved.worktree is not None and saved.worktree.is_dir()
+
+    with pytest.raises(WorkAreaError, match="still open in process"):
+        async with start(turns, saved=dataclasses.replace(saved, pid=os.getpid())):
+            pass
+    assert saved.worktree.is_dir()  # the refusal left it alone
+
+    async with start(turns, saved=saved) as d:
+        area = d.inter.area
+        assert area.path == saved.worktree and area.branch == saved.branch
+        assert (area.path / "late.txt").read_text() == "not committed yet\n"
+        report = await d.say("still there?")
+        assert report.detail == "Back after the crash." and report.checkpoint
+    assert not saved.worktree.exists()
+    assert git(repo, "show", f"{saved.branch}:late.txt") == "not committed yet\n"
 
 
 async def test_a_session_never_spoken_to_keeps_the_last_one(start: Start, repo: Path) -> None:
