@@ -1,0 +1,3 @@
+from .memory import MemoryStore
+
+__all__ = ["MemoryStore"]
