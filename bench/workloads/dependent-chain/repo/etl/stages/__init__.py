@@ -1,0 +1,1 @@
+"""The stages of the import, in order; each takes and returns a list of rows."""
