@@ -215,20 +215,29 @@ class Session:
         assert self.agent is not None and self.executor is not None
         self._loop_started = time.monotonic()
         try:
-            async with asyncio.timeout(self.config.timeout_s):
-                await self.agent.run(self.task)
-        except LimitReached as exc:
-            self.bus.publish(Notice("warning", f"limit reached: {exc}"))
-            return "unsolved", exc.reason
-        except Finished as exc:
-            if self.config.verify:
-                await self.verify()
-            verdict = test_verdict(self.executor)
-            solved = verdict["passed"] and verdict["on_final_revision"]
-            return ("solved" if solved else "unsolved"), exc.reason
+            async with asyncio.timeout(self.config.timeout_s):  # the verification included
+                reason = await self._work()
+                if reason == "submitted" and self.config.verify:
+                    await self.verify()
         except TimeoutError:
             self.bus.publish(Notice("warning", f"the run took longer than {self.config.timeout_s} s"))
             return "unsolved", "timeout"
+        if reason != "submitted":
+            return "unsolved", reason
+        verdict = test_verdict(self.executor)
+        solved = verdict["passed"] and verdict["on_final_revision"]
+        return ("solved" if solved else "unsolved"), reason
+
+    async def _work(self) -> str:
+        """Run the agent on the task; the reason it finished."""
+        assert self.agent is not None
+        try:
+            await self.agent.run(self.task)
+        except LimitReached as exc:
+            self.bus.publish(Notice("warning", f"limit reached: {exc}"))
+            return exc.reason
+        except Finished as exc:
+            return exc.reason
         raise AssertionError("the agent loop ended without a reason")  # pragma: no cover
 
     async def verify(self) -> None:

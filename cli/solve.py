@@ -146,7 +146,7 @@ def run_session(task: str, repo: Path, cfg: RunConfig, *, plain: bool, json_even
 
 
 def solve(
-    issue: Annotated[str, typer.Argument(help="The issue: text, a file's path, or - for stdin.")],
+    issue: Annotated[str, typer.Argument(help="The issue: text, a file's path, - for stdin, or a GitHub issue URL.")],
     repo: Annotated[Path, typer.Option("--repo", help="The repository to work on.")] = Path("."),
     model: ModelArg = None,
     api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server.")] = None,  # noqa: UP045
