@@ -42,7 +42,7 @@ svg .axis text { fill: #59636e; font-size: 11px; }
 svg .grid { stroke: #eaeef2; }
 svg .request { fill: #6f42c1; }
 svg .ttft { fill: #c5b3ea; }
-svg .waited { fill: #d1d9e0; }
+svg .waited, svg .waiting { fill: #d1d9e0; }
 svg .ok { fill: #2da44e; }
 svg .nonzero { fill: #d4a72c; }
 svg .failed { fill: #cf222e; }
@@ -68,8 +68,8 @@ def esc(value: object) -> str:
 
 def outcome_class(f: FutureSpan) -> str:
     """The CSS class of a future's bar: its final state, resolved split by exit status."""
-    if f.status is None:
-        return "running"
+    if f.status is None:  # a trajectory cut short (a killed run)
+        return "running" if f.started_t is not None else "waiting"
     if f.status == "resolved":
         return "ok" if f.exit_code in (None, 0) else "nonzero"
     return f.status.replace(" ", "-")
