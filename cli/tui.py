@@ -268,6 +268,8 @@ def notices_text(tracker: RunTracker, width: int) -> tuple[Text, int]:
 
 def footer(tracker: RunTracker, now: float) -> Text:
     run = tracker.run
+    if tracker.finished is not None:
+        now = min(now, tracker.finished.t)  # the clock stops with the run
     parts = [
         short_model(run.model) if run is not None else "starting",
         f"turn {tracker.turn}",

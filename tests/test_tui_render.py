@@ -211,3 +211,11 @@ def test_escape_sequences_and_tabs_in_output_do_not_reach_the_terminal() -> None
     assert text_of(futures_table(spans, 1.0, 5)).splitlines()[1] == (
         'f1   run   command="pytest"         running     0.9 s  0            5 passed in 0.1s'
     )
+
+
+def test_once_finished_the_clock_stops() -> None:
+    last = frame(finished_run(), 30.0).splitlines()
+    assert last[0] == "solved (submitted) · run r2 · async mode · local sandbox · branch asyncfc/fix"
+    assert last[-1] == (
+        "scripted/demo.yaml · turn 3 · 438 tokens · $0.0030 · wall 8.1 s · overlap saved 2.0 s"
+    )
