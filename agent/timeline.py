@@ -300,7 +300,8 @@ class RunTracker:
         f = self.futures.get(e.future)
         if f is None:
             return
-        for line in reversed(e.text.splitlines()):
+        # the last line is near the end: a chatty command's batch need not be split whole
+        for line in reversed(e.text[-4096:].splitlines()):
             if clean := " ".join(printable(line).split()):  # tabs would break columns
                 f.last_line = clean
                 return
@@ -353,8 +354,9 @@ class RunTracker:
 
     def activity_end(self) -> float:
         """When the last request or future ended (the run's wrap-up is not the agent's)."""
-        ends = [r.end(self.last_t) for r in self.requests]
-        ends += [f.ended_t for f in self.futures.values() if f.ended_t is not None]
+        # copies: the live view reads this on its drawing thread while events arrive
+        ends = [r.end(self.last_t) for r in list(self.requests)]
+        ends += [f.ended_t for f in list(self.futures.values()) if f.ended_t is not None]
         return max(ends, default=self.last_t)
 
     def clock(self, now: float) -> float:
