@@ -32,7 +32,7 @@ PROFILES: dict[str, LatencyProfile] = {
         LatencyProfile("fast", 0.5, 100.0, "a fast hosted model (a small or mid-size model behind an API)"),
         LatencyProfile("slow", 1.5, 40.0, "a large hosted model (a frontier model, long prompts)"),
         LatencyProfile("local", 2.0, 30.0, "a local model on one workstation GPU (slow prefill of a long context)"),
-        LatencyProfile("quick", 0.05, 400.0, "for --quick: short responses, so that the run takes seconds"),
+        LatencyProfile("quick", 0.05, 600.0, "for --quick: short responses, so that the run takes seconds"),
         LatencyProfile("instant", 0.0, 0.0, "no model time at all (tests)"),
     )
 }

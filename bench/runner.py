@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agent.events import Event
-from .bounds import MODES, Mode, plan_from_script
+from .bounds import MODES, Mode, Plan, plan_from_script
 from .catalog import Workload, fresh_repo
 from .measure import RunRecord, analyse, record_run
 from .profiles import LatencyProfile
@@ -141,10 +141,10 @@ async def warm_up(settings: Settings) -> float:
     return time.monotonic() - t
 
 
-async def run_workload(workload: Workload, settings: Settings, progress: Progress) -> list[RunRecord]:
+async def run_workload(
+    workload: Workload, plan: Plan, settings: Settings, progress: Progress
+) -> list[RunRecord]:
     """Every mode of ``workload``, ``repeat`` times, interleaved; each run analysed."""
-    script = workload.script()
-    plan = plan_from_script(script, settings.profile.profile() if settings.profile else None)
     grace = grace_of(settings)
     runs = []
     for r in range(settings.repeat):
@@ -171,6 +171,8 @@ async def run_bench(settings: Settings, progress: Progress) -> dict[str, Any]:
     progress(f"warm-up took {warm:.1f} s")
     results = []
     for workload in settings.workloads:
-        runs = await run_workload(workload, settings, progress)
-        results.append((workload, runs))
+        profile = settings.profile.profile() if settings.profile else None
+        plan = plan_from_script(workload.script(), profile)
+        runs = await run_workload(workload, plan, settings, progress)
+        results.append((workload, runs, plan))
     return report(settings, results, started=started, finished=time.time())

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from asyncfc_agent.bench import report, summary
-from asyncfc_agent.bench.bounds import Mode
+from asyncfc_agent.bench.bounds import Call, Mode, Plan, Step
 from asyncfc_agent.bench.measure import (
     FutureTiming,
     RunRecord,
@@ -63,6 +63,14 @@ def test_noise_tolerance_has_a_floor_and_follows_the_spread() -> None:
     assert summary.tolerance([10.0, 14.0], [10.0]) == pytest.approx(2.0)
 
 
+def test_tool_noise_is_what_other_durations_would_change() -> None:
+    plan = Plan((Step(1.0, (Call("f1", "run_tests", 1.0),)), Step(1.0)))
+    slow = [run("parallel", [fut("f1", 1.0, 1.0, 4.0)])]  # 3 s
+    quick = [run("sync", [fut("f1", 1.0, 1.0, 3.0)])]  # 2 s
+    assert summary.tool_noise(plan, "parallel", slow, quick) == pytest.approx(1.0)
+    assert summary.tolerance([5.0], [4.0], 1.0) == 1.0
+
+
 def fake_report(agree: bool = True, faster: bool = True) -> dict[str, Any]:
     mode = {"median_s": 10.0, "setup_s": 1.0, "status": ["solved"], "wall_s": [10.0]}
     modes = {"sync": {**mode, "median_s": 20.0}, "parallel": {**mode, "median_s": 15.0},
@@ -94,6 +102,8 @@ def test_the_table_shows_medians_speedups_and_verdicts() -> None:
                            "2.00x", "1.50x", "0.95", "same"]
     assert "long-tests: speedup_vs_sync 2.00 (target 2): met" in text
     assert "long-tests: efficiency 0.95 (target 0.96): MISSED" in text
+    quick = report.render({**fake_report(), "quick": True})
+    assert "long-tests: efficiency 0.95 (target 0.96): missed in a quick run" in quick
     bad = report.render(fake_report(agree=False, faster=False))
     assert "DIFFER" in bad and "async not slower than parallel: NO (beyond 0.5 s of noise)" in bad
 
