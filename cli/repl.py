@@ -178,9 +178,23 @@ class Repl:
                 names = ", ".join(f"/{n}" for n in self.commands)
                 self.say(f"unknown command /{name}; the commands are: {names}", "class:bad")
                 return False
-            return await self.commands[name][0](arg.strip())
+            return await self.command(name, arg.strip())
         if not self.inter.send(text.removeprefix("/")):
             self.say("(the model is working: it gets this at its next step)", "class:dim")
+        return False
+
+    async def command(self, name: str, arg: str) -> bool:
+        """Run a slash command; what cannot be done now is said, and the session goes on."""
+        from ..agent.interactive import NotNow
+        from ..agent.model import ModelConfigError
+        from ..agent.workarea import WorkAreaError
+
+        try:
+            return await self.commands[name][0](arg)
+        except (NotNow, ModelConfigError) as exc:
+            self.say(str(exc), "class:bad")
+        except WorkAreaError as exc:
+            self.say(f"/{name} failed: {exc}", "class:bad")
         return False
 
     def ctrl_c(self) -> bool:
@@ -383,14 +397,8 @@ class Repl:
         return False
 
     async def cmd_await(self, arg: str) -> bool:
-        from ..agent.interactive import NotNow
-
         ids = arg.replace(",", " ").split()
-        try:
-            targets = [self.inter.future(i) for i in ids] if ids else self.inter.running()
-        except NotNow as exc:
-            self.say(str(exc), "class:bad")
-            return False
+        targets = [self.inter.future(i) for i in ids] if ids else self.inter.running()
         if not targets:
             self.say("no future is running", "class:dim")
             return False
@@ -417,28 +425,19 @@ class Repl:
             self.foreground = None
 
     async def cmd_cancel(self, arg: str) -> bool:
-        from ..agent.interactive import NotNow
-
         if not arg:
             self.say("usage: /cancel ID (see /futures)", "class:bad")
-            return False
-        try:
-            stopped = self.inter.cancel(arg)
-        except NotNow as exc:
-            self.say(str(exc), "class:bad")
-            return False
-        self.say(f"cancelling {arg}" if stopped else f"{arg} had already ended", "class:dim")
+        elif self.inter.cancel(arg):
+            self.say(f"cancelling {arg}", "class:dim")
+        else:
+            self.say(f"{arg} had already ended", "class:dim")
         return False
 
     async def cmd_output(self, arg: str) -> bool:
-        from ..agent.interactive import NotNow
-
-        try:
-            future = self.inter.future(arg or "?")
-            text = self.inter.output(arg)
-        except NotNow as exc:
-            self.say(str(exc) if arg else "usage: /output ID (see /futures)", "class:bad")
+        if not arg:
+            self.say("usage: /output ID (see /futures)", "class:bad")
             return False
+        future, text = self.inter.future(arg), self.inter.output(arg)
         self.say(f"{future.id} {future.tool} ({future.state.value}), output"
                  f"{' so far' if not future.done.is_set() else ''}:", "class:dim")
         self.say(tail(text, OUTPUT_LINES) or "(no output)")
@@ -453,13 +452,7 @@ class Repl:
         return False
 
     async def cmd_undo(self, _arg: str) -> bool:
-        from ..agent.interactive import NotNow
-
-        try:
-            undone = await self.inter.undo()
-        except NotNow as exc:
-            self.say(str(exc), "class:bad")
-            return False
+        undone = await self.inter.undo()
         if undone is None:
             self.say("nothing to undo: the branch is where the session started", "class:dim")
             return False
@@ -469,26 +462,15 @@ class Repl:
         return False
 
     async def cmd_model(self, arg: str) -> bool:
-        from ..agent.model import ModelConfigError
-
         if arg:
-            try:
-                self.say(f"model: {self.inter.set_model(arg)} (from the next request)")
-            except ModelConfigError as exc:
-                self.say(str(exc), "class:bad")
+            self.say(f"model: {self.inter.set_model(arg)} (from the next request)")
         else:
             self.say(f"model: {self.inter.session.model.config.model}")
         return False
 
     async def cmd_mode(self, arg: str) -> bool:
-        from ..agent.interactive import NotNow
-
         if arg:
-            try:
-                mode = self.inter.set_mode(arg)
-            except NotNow as exc:
-                self.say(str(exc), "class:bad")
-                return False
+            mode = self.inter.set_mode(arg)
             later = " (from the next turn)" if self.inter.busy else ""
             self.say(f"mode: {mode.value}{later}")
         else:

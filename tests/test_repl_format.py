@@ -104,3 +104,16 @@ async def test_unknown_commands_list_the_right_ones(printed: tuple[repl.Repl, li
                      "/output, /diff, /undo, /model, /mode, /cost, /save, /help, /exit"]
     assert await ui.handle("/exit")
     assert not await ui.handle("   ")
+
+
+async def test_a_command_that_cannot_be_done_says_why_and_the_session_goes_on(
+    printed: tuple[repl.Repl, list[str]],
+) -> None:
+    ui, shown = printed
+    assert not await ui.handle("/mode fast")
+    assert not await ui.handle("/model scripted/nowhere.yaml")
+    assert not await ui.handle("/output")
+    assert not await ui.handle("/cancel")
+    assert shown[0] == "unknown mode 'fast': async, parallel or sync"
+    assert shown[1].startswith("script nowhere.yaml does not exist")
+    assert shown[2:] == ["usage: /output ID (see /futures)", "usage: /cancel ID (see /futures)"]
