@@ -139,9 +139,12 @@ class ModelClient:
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "empty.yaml"
             script.write_text("turns: []\n")
+            # with a tool schema: litellm's first request with tools imports more of itself
+            tool = {"type": "function", "function": {
+                "name": "noop", "description": "-", "parameters": {"type": "object", "properties": {}}}}
             stream = await litellm.acompletion(
                 model=f"scripted/{script}", messages=[{"role": "user", "content": "-"}],
-                stream=True,
+                tools=[tool], stream=True, stream_options={"include_usage": True},
             )
             async for _chunk in stream:
                 pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import secrets
 import time
@@ -170,6 +171,9 @@ class Session:
         if self.sandbox.kind == "docker":
             await self._reap_orphans()
         await asyncio.gather(self.sandbox.start(), self.model.warm_up())
+        # litellm leaves ~400k long-lived objects: keep the collector's full passes from
+        # scanning them (they stalled the event loop for hundreds of milliseconds)
+        gc.freeze()
         workspace = Workspace(self.area.path, file_owner=self.sandbox.file_owner)
         self.bus.publish(
             RunStarted(self.run_id, self.task, cfg.agent.mode.value, cfg.model.model,

@@ -198,8 +198,8 @@ def demo(
             out=(out / run_mode.value) if out and compare else out,
         )
         if compare:
-            typer.echo(f"\n=== demo in {run_mode.value} mode ===")
+            typer.echo(f"\n=== demo in {run_mode.value} mode ===", err=json_events)
         outcomes.append(run_session(task, repo, cfg, plain=plain, json_events=json_events))
     if compare:
-        demo_mod.print_comparison([m.value for m in runs], outcomes)
+        demo_mod.print_comparison([m.value for m in runs], outcomes, err=json_events)
     raise typer.Exit(max(exit_code(o) for o in outcomes))
