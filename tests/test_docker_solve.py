@@ -16,12 +16,15 @@ from support import FIX_SCRIPT, git, make_repo, run_solve, solve_cmd, tree_state
 pytestmark = pytest.mark.docker
 
 
-def session_containers() -> list[str]:
+def session_containers(home: Path) -> list[str]:
+    """Containers of sessions whose worktrees live under ``home`` (this test's own)."""
     out = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=asyncfc-agent.session"],
+        ["docker", "ps", "-a", "--filter", "label=asyncfc-agent.session",
+         "--format", '{{.ID}} {{.Label "asyncfc-agent.workspace"}}'],
         capture_output=True, text=True, check=True,
     ).stdout
-    return out.split()
+    return [line.split()[0] for line in out.splitlines()
+            if len(line.split()) > 1 and line.split()[1].startswith(str(home))]
 
 
 def test_docker_gives_the_same_patch_as_local(tmp_path: Path, docker_image: str) -> None:
@@ -37,7 +40,7 @@ def test_docker_gives_the_same_patch_as_local(tmp_path: Path, docker_image: str)
         assert result["sandbox"] == kind and result["status"] == "solved"
         patches[kind] = (out / "patch.diff").read_text()
     assert patches["docker"] == patches["local"] != ""
-    assert session_containers() == []
+    assert session_containers(home) == []
 
 
 def test_ctrl_c_during_a_test_future_leaves_no_container(tmp_path: Path, docker_image: str) -> None:
@@ -64,11 +67,11 @@ def test_ctrl_c_during_a_test_future_leaves_no_container(tmp_path: Path, docker_
         proc.kill()
         pytest.fail("the test future never started")
     time.sleep(1.0)
-    assert len(session_containers()) >= 1  # the sandbox is up while the test runs
+    assert len(session_containers(tmp_path / "home")) >= 1  # the sandbox is up while the test runs
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout + stderr
-    assert session_containers() == []
+    assert session_containers(tmp_path / "home") == []
     events = [json.loads(line) for line in trajectory.read_text().splitlines()]
     assert [e["status"] for e in events if e["kind"] == "future_resolved"] == ["cancelled"]
     assert events[-1]["kind"] == "run_finished"
@@ -80,13 +83,13 @@ def test_a_new_session_reaps_containers_of_dead_ones(tmp_path: Path, docker_imag
     env = {**os.environ, "ASYNCFC_HOME": str(tmp_path / "home")}
     victim = subprocess.Popen(
         [*solve_cmd(repo, tmp_path / "unused", tmp_path / "unused")[:3], "sandbox", "run",
-         "--repo", str(repo), "--", "sleep", "120"],
+         "--repo", str(repo), "--in-place", "--", "sleep", "120"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
-    while not session_containers() and time.monotonic() < deadline:
+    while not session_containers(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.2)
-    orphans = session_containers()
+    orphans = session_containers(tmp_path)
     assert orphans, "the sandbox of the victim never started"
     victim.kill()  # no cleanup runs: its container is an orphan now
     victim.wait()
@@ -94,4 +97,4 @@ def test_a_new_session_reaps_containers_of_dead_ones(tmp_path: Path, docker_imag
     proc = run_solve(repo, write_script(tmp_path, FIX_SCRIPT), out, tmp_path / "home", sandbox="docker")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "container(s) of dead sessions" in proc.stdout
-    assert not set(orphans) & set(session_containers())
+    assert not set(orphans) & set(session_containers(tmp_path))
