@@ -53,8 +53,9 @@ class ModelConfigError(ModelError):
 class ModelConfig:
     """Which model, and how to talk to it."""
 
-    #: Any litellm model string ("openai/gpt-4.1", "ollama_chat/qwen3", "scripted/PATH").
-    model: str = "scripted/demo"
+    #: Any litellm model string ("openai/gpt-4.1", "ollama_chat/qwen3", "scripted/PATH");
+    #: there is no default: a run needs one from the command line, config or environment.
+    model: str = ""
     #: Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp server).
     api_base: str | None = None
     api_key: str | None = None

@@ -95,6 +95,13 @@ def build_config(
             setattr(cfg.agent, key, value)
         else:
             setattr(cfg, key, value)
+    if not cfg.model.model:
+        fail(
+            "no model: give --model (any litellm model string, e.g. openai/gpt-4.1), set "
+            "ASYNCFC_MODEL, or put model = \"...\" in asyncfc.toml or "
+            "~/.config/asyncfc-agent/config.toml; `asyncfc-agent demo` needs none",
+            EXIT_USAGE,
+        )
     if cfg.model.scripted:
         script = Path(cfg.model.model.removeprefix("scripted/")).expanduser()
         if not script.is_file():

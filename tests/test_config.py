@@ -1,0 +1,89 @@
+"""Configuration: files, the environment and the command line, in that order; clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from asyncfc_agent.agent.config import ConfigError, load_config
+from asyncfc_agent.agent.loop import Mode
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("ASYNCFC_MODEL", raising=False)
+
+
+def user_file(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "xdg" / "asyncfc-agent" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+
+
+def test_defaults_without_files(tmp_path: Path) -> None:
+    cfg = load_config(tmp_path)
+    assert cfg.model.model == "" and cfg.agent.mode is Mode.ASYNC
+    assert cfg.sandbox.kind == "docker" and cfg.sources == []
+
+
+def test_project_file_overrides_user_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user_file(tmp_path, 'model = "openai/gpt-4.1"\nmode = "sync"\n[agent]\nmax_turns = 10\n')
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "asyncfc.toml").write_text(
+        'mode = "parallel"\n[tools]\ntest_command = "make check"\n'
+        '[sandbox]\nkind = "local"\nmemory = "4g"\n[executor]\nmax_concurrency = 3\n'
+    )
+    cfg = load_config(repo)
+    assert cfg.model.model == "openai/gpt-4.1"
+    assert cfg.agent.mode is Mode.PARALLEL and cfg.agent.max_turns == 10
+    assert cfg.tools.test_command == "make check" and cfg.executor.max_concurrency == 3
+    assert cfg.sandbox.kind == "local" and cfg.sandbox.options == {"memory": "4g"}
+    assert len(cfg.sources) == 2
+    monkeypatch.setenv("ASYNCFC_MODEL", "anthropic/claude-sonnet-4-5")
+    assert load_config(repo).model.model == "anthropic/claude-sonnet-4-5"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour = 1\n", "unknown key 'colour'"),
+        ("[agent]\nmax_turn = 3\n", "unknown key 'max_turn' (known: mode, grace_s"),
+        ("[agent]\nmax_turns = 'many'\n", "max_turns must be a number"),
+        ('mode = "eventually"\n', "mode must be async, parallel or sync"),
+        ("model = [", "asyncfc.toml"),
+    ],
+)
+def test_bad_files_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "asyncfc.toml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert message in str(info.value)
+
+
+def test_explicit_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path, tmp_path / "nope.toml")
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "ASYNCFC_MODEL"}
+    env["XDG_CONFIG_HOME"] = str(cwd / "xdg")
+    return subprocess.run([sys.executable, "-m", "asyncfc_agent.cli", *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_no_model_is_a_usage_error_that_says_what_to_set(tmp_path: Path) -> None:
+    proc = cli("solve", "fix it", "--repo", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "no model: give --model" in proc.stderr and "ASYNCFC_MODEL" in proc.stderr
+
+
+def test_a_bad_config_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "asyncfc.toml").write_text("[agent]\nmax_turn = 3\n")
+    proc = cli("solve", "fix it", "--repo", str(tmp_path), "--model", "openai/x", cwd=tmp_path)
+    assert proc.returncode == 2 and "unknown key 'max_turn'" in proc.stderr
