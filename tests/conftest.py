@@ -40,4 +40,4 @@ def docker_image() -> str:
     image = default_image()
     if not image_present(client, image):
         pytest.skip(missing_image_message(image))
-    return image
+    return str(image)

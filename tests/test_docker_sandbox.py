@@ -49,7 +49,7 @@ async def box(docker_image: str, tmp_path: Path) -> AsyncIterator[DockerSandbox]
 
 
 async def _processes(box: DockerSandbox) -> str:
-    return (await box.exec("ps -eo pid,pgid,args")).output
+    return str((await box.exec("ps -eo pid,pgid,args")).output)
 
 
 async def test_exec_output_exit_code_cwd_env(box: DockerSandbox) -> None:

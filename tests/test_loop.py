@@ -29,7 +29,8 @@ class Run:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        return self.agent.messages
+        messages: list[dict[str, Any]] = self.agent.messages
+        return messages
 
     def tool_results(self) -> list[str]:
         return [m["content"] for m in self.messages if m["role"] == "tool"]

@@ -31,7 +31,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return make_repo(tmp_path)
+    return Path(make_repo(tmp_path))
 
 
 def test_solve_fixes_on_a_branch_and_leaves_the_tree_alone(repo: Path, tmp_path: Path, home: Path) -> None:
