@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +66,14 @@ def run_solve(
 
 def tree_state(repo: Path) -> tuple[str, str, str]:
     return git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"), (repo / "calc.py").read_text()
+
+
+def wait_for_event(proc: subprocess.Popen[str], trajectory: Path, kind: str, timeout_s: float = 90) -> None:
+    """Poll a run's trajectory until an event of ``kind`` is in it; kill the run if never."""
+    deadline = time.monotonic() + timeout_s
+    while not (trajectory.exists() and f'"{kind}"' in trajectory.read_text()):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError(f"no {kind} event in {trajectory} (exit {proc.returncode})")
+        time.sleep(0.1)

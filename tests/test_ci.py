@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import make_repo
+from support import make_repo, wait_for_event
 
 FIXTURES = Path(__file__).parent / "fixtures" / "github"
 SCRIPTS = FIXTURES / "scripts"
@@ -249,13 +248,7 @@ def test_sigterm_ends_the_run_with_its_record(ci: CI) -> None:
     git(ci.repo, "commit", "-qm", "slow")
     proc = subprocess.Popen(ci.cmd("--issue", "Fix add()", script="red"), env=ci.env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    trajectory = ci.out / "trajectory.jsonl"
-    deadline = time.monotonic() + 120
-    while not (trajectory.exists() and '"future_started"' in trajectory.read_text()):
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the test future never started")
-        time.sleep(0.1)
+    wait_for_event(proc, ci.out / "trajectory.jsonl", "future_started", timeout_s=120)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout + stderr

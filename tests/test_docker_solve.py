@@ -11,7 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from support import FIX_SCRIPT, git, make_repo, run_solve, solve_cmd, tree_state, write_script
+from support import (
+    FIX_SCRIPT,
+    git,
+    make_repo,
+    run_solve,
+    solve_cmd,
+    tree_state,
+    wait_for_event,
+    write_script,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -58,14 +67,7 @@ def test_ctrl_c_during_a_test_future_leaves_no_container(tmp_path: Path, docker_
     proc = subprocess.Popen(solve_cmd(repo, script, out, sandbox="docker"), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     trajectory = out / "trajectory.jsonl"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if trajectory.exists() and '"future_started"' in trajectory.read_text():
-            break
-        time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the test future never started")
+    wait_for_event(proc, trajectory, "future_started")
     time.sleep(1.0)
     assert len(session_containers(tmp_path / "home")) >= 1  # the sandbox is up while the test runs
     proc.send_signal(signal.SIGINT)

@@ -20,6 +20,7 @@ from support import (
     run_solve,
     solve_cmd,
     tree_state,
+    wait_for_event,
     write_script,
 )
 
@@ -197,14 +198,7 @@ def test_ctrl_c_stops_everything_and_keeps_the_record(repo: Path, tmp_path: Path
     proc = subprocess.Popen(solve_cmd(repo, write_script(tmp_path, script), out), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     trajectory = out / "trajectory.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if trajectory.exists() and '"future_started"' in trajectory.read_text():
-            break
-        time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the test future never started")
+    wait_for_event(proc, trajectory, "future_started")
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
