@@ -216,6 +216,7 @@ def analyse(run: RunRecord, plan: Plan, *, grace_s: float) -> dict[str, Any]:
     )
     delays = dispatch_delays(run)
     snaps = [f.snapshot_s for f in run.futures if f.snapshot_s is not None]
+    gaps = [(t.awaits, t.next_s - t.end_s) for t in run.turns if t.next_s is not None]
     return {
         "lower_bound_s": bound.lower_bound_s,
         "model_script_s": bound.model_s,
@@ -235,6 +236,12 @@ def analyse(run: RunRecord, plan: Plan, *, grace_s: float) -> dict[str, Any]:
             # everything else: dispatch, snapshots, delivery, the loop between turns
             "other_s": run.wall_s - with_grace,
             "total_s": run.wall_s - ideal,
+        },
+        # the model idle between a response and the next request: in await_futures, or
+        # otherwise (the turn's own calls in sync and parallel mode, the grace window)
+        "between_turns": {
+            "await_s": sum(g for awaited, g in gaps if awaited),
+            "other_s": sum(g for awaited, g in gaps if not awaited),
         },
         "dispatch_delays_s": delays,
         "snapshot_s": snaps,

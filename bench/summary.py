@@ -95,6 +95,9 @@ def mode_report(runs: list[RunRecord]) -> dict[str, Any]:
         "overhead": {
             k: _r(median(f["overhead"][k] for f in figs)) for k in ("requests_s", "grace_s", "other_s")
         },
+        "between_turns": {
+            k: _r(median(f["between_turns"][k] for f in figs)) for k in ("await_s", "other_s")
+        },
         "turns": [len(r.turns) for r in runs],
         "status": [r.status for r in runs],
         "dispatch_delay_ms": _stats_ms([d for f in figs for d in f["dispatch_delays_s"]]),
