@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from . import bench, ci, nav, repl, report, sandbox, solve
+from . import batch, bench, ci, nav, repl, report, sandbox, solve
 
 app = typer.Typer(
     name="asyncfc-agent",
@@ -19,6 +19,7 @@ app = typer.Typer(
 
 app.command("solve")(solve.solve)
 app.command("demo")(solve.demo)
+app.command("batch")(batch.batch)
 app.command("bench")(bench.bench)
 app.command("repl")(repl.repl)
 app.command("ci")(ci.ci)

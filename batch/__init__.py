@@ -1,0 +1,1 @@
+"""``asyncfc-agent batch``: many tasks at once on Ray (an optional extra)."""
