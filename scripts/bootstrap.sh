@@ -38,7 +38,7 @@ if [ -n "$missing" ]; then
 fi
 
 if [ "$dev" = yes ]; then
-    $PY -m pip install -q -e '.[dev]'
+    $PY -m pip install -q -e '.[dev,batch]'
 else
     $PY -m pip install -q -e .
 fi
