@@ -260,35 +260,52 @@ class TestOnAHead:
         assert_clean(world)
 
     def test_ctrl_c_cancels_the_running_tasks_and_cleans_up(self, world: dict[str, Any], head: str) -> None:
-        root: Path = world["root"]
-        slow = write_script(root, script_running("sleep 43.75"), "slower.yaml")
-        a, b = world["repos"]
-        tasks = root / "interrupted.jsonl"
-        tasks.write_text("".join(json.dumps({"id": f"s{i}", "repo": str(r), "issue": "Wait"}) + "\n"
-                                 for i, r in enumerate([a, b, a])))
-        out = root / "out-interrupted"
-        cmd = [*batch_cmd(world, tasks, out, "--ray-address", head, "--workers", "2"),
-               "--model", f"scripted/{slow}"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=world["env"])
-        try:
-            deadline = time.monotonic() + 120
-            while len(subprocess.run(["pgrep", "-f", "sleep 43.75"], capture_output=True).stdout.split()) < 2:
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.25)
-            proc.send_signal(signal.SIGINT)
-            stdout, stderr = proc.communicate(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 130, stderr + stdout
-        assert "interrupted: cancelling the running tasks" in stdout
-        lines = summary(out)
-        assert sorted(lines) == ["s0", "s1"]  # s2 never started: no record, a resume runs it
+        lines = interrupt_two_of_three(world, head, "sleep 43.75", "local")
         assert {(x["status"], x["exit_reason"]) for x in lines.values()} == {("cancelled", "interrupted")}
-        assert not (out / "s2").exists()
-        assert not subprocess.run(["pgrep", "-f", "sleep 43.75"], capture_output=True).stdout
-        assert_clean(world)
+
+    @pytest.mark.docker
+    def test_ctrl_c_removes_the_containers_of_the_cancelled_tasks(
+        self, world: dict[str, Any], head: str, docker_image: str
+    ) -> None:
+        lines = interrupt_two_of_three(world, head, "sleep 47.5", "docker")
+        for line in lines.values():
+            assert line["status"] == "cancelled" and line["run_id"]
+            label = f"label=asyncfc-agent.session={line['run_id']}"
+            assert not subprocess.run(["docker", "ps", "-aq", "--filter", label], capture_output=True,
+                                      text=True, check=True).stdout.strip()
+
+
+def interrupt_two_of_three(world: dict[str, Any], address: str, command: str, sandbox: str) -> dict[str, Any]:
+    """Three tasks running ``command``, two at a time; Ctrl-C once both run. The summary."""
+    root: Path = world["root"]
+    slow = write_script(root, script_running(command), f"{sandbox}-slow.yaml")
+    a, b = world["repos"]
+    tasks = root / f"interrupted-{sandbox}.jsonl"
+    tasks.write_text("".join(json.dumps({"id": f"s{i}", "repo": str(r), "issue": "Wait"}) + "\n"
+                             for i, r in enumerate([a, b, a])))
+    out = root / f"out-interrupted-{sandbox}"
+    cmd = [*batch_cmd(world, tasks, out, "--ray-address", address, "--workers", "2"),
+           "--model", f"scripted/{slow}", "--sandbox", sandbox]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=world["env"])
+    try:
+        deadline = time.monotonic() + 120
+        while len(subprocess.run(["pgrep", "-f", command], capture_output=True).stdout.split()) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.25)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr + stdout
+    assert "interrupted: cancelling the running tasks" in stdout
+    lines = summary(out)
+    assert sorted(lines) == ["s0", "s1"]  # s2 never started: no record, a resume runs it
+    assert not (out / "s2").exists()
+    assert not subprocess.run(["pgrep", "-f", command], capture_output=True).stdout
+    assert_clean(world)
+    return lines
 
 
 def test_a_two_node_cluster_spreads_the_tasks_over_both_nodes(world: dict[str, Any]) -> None:
