@@ -135,6 +135,7 @@ async def warm_up(settings: Settings) -> float:
 
     t = time.monotonic()
     script = settings.out_dir / "warm-up.yaml"
+    await asyncio.to_thread(settings.out_dir.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(script.write_text, WARM_UP_SCRIPT, "utf-8")
     await run_one(settings.workloads[0], "async", 0, settings, script=script,
                   profile=PROFILES["instant"], label="warm-up", run_dir=settings.out_dir / "warm-up")
@@ -164,7 +165,6 @@ async def run_bench(settings: Settings, progress: Progress) -> dict[str, Any]:
     """The whole benchmark; returns the report (see ``summary.report``)."""
     from .summary import report
 
-    await asyncio.to_thread(settings.out_dir.mkdir, parents=True, exist_ok=True)
     started = time.time()
     progress(f"warming up ({settings.sandbox} sandbox) ...")
     warm = await warm_up(settings)
