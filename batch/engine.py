@@ -98,11 +98,10 @@ class Listener(Protocol):
     def task_started(self, task_id: str, node: dict[str, Any]) -> None: ...
     def task_finished(self, line: dict[str, Any]) -> None: ...
     def interrupted(self) -> None: ...
-    def tick(self) -> None: ...
 
 
 #: Writes a finished task's folder and summary line; returns the line.
-Recorder = Callable[[Task, "worker.TaskReport | None", "Failure | None", float], dict[str, Any]]
+Recorder = Callable[[Task, worker.TaskReport | None, Failure | None, float], dict[str, Any]]
 
 
 class Tracker:
@@ -187,12 +186,12 @@ class Scheduler:
             ref = self._remote.remote(task, self.batch_id, self._tracker)
             self._running[ref] = Running(task=task, ref=ref, submitted=self.clock())
 
-    def _step(self, timeout: float | None = None) -> None:
+    def _step(self) -> None:
         ray = _ray()
 
         refs = list(self._running)
         if refs:
-            ray.wait(refs, num_returns=1, timeout=self.tick_s if timeout is None else timeout)
+            ray.wait(refs, num_returns=1, timeout=self.tick_s)
             ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         else:
             ready = []
@@ -200,7 +199,6 @@ class Scheduler:
         for ref in ready:
             self._collect(self._running.pop(ref))
         self._watch()
-        self.listener.tick()
 
     def _poll_tracker(self) -> None:
         ray = _ray()

@@ -146,9 +146,6 @@ class LiveProgress:
     def interrupted(self) -> None:
         self.state.interrupted = True
 
-    def tick(self) -> None:
-        pass  # the Live refreshes itself
-
 
 class PlainProgress:
     """A line per start and end, with the batch's clock."""
@@ -181,6 +178,3 @@ class PlainProgress:
     def interrupted(self) -> None:
         self.state.interrupted = True
         self._print("interrupted: cancelling the running tasks")
-
-    def tick(self) -> None:
-        pass

@@ -73,7 +73,7 @@ def batch(
     try:
         result = run_batch(plan, lambda n, skipped: _view(n, skipped, plain), on_cluster=_announce)
     except KeyboardInterrupt:
-        result = None  # before the scheduler ran: nothing was started
+        result = None  # while Ray started or stopped: the scheduler's own handling was not on
     except Exception as exc:
         from ..batch.engine import BatchError
 
@@ -83,7 +83,7 @@ def batch(
     finally:
         signal.signal(signal.SIGTERM, previous)
     if result is None:
-        typer.echo("\ninterrupted before any task started", err=True)
+        typer.echo(f"\ninterrupted; the records of the tasks that ended are in {out_dir}", err=True)
         raise typer.Exit(130)
     report(result, out_dir)
     raise typer.Exit(result.exit_code())

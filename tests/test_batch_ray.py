@@ -274,6 +274,40 @@ class TestOnAHead:
             assert not subprocess.run(["docker", "ps", "-aq", "--filter", label], capture_output=True,
                                       text=True, check=True).stdout.strip()
 
+    def test_the_driver_cancels_a_run_that_outlives_its_limit(self, world: dict[str, Any], head: str) -> None:
+        # with no grace after the limit, the driver's cancel comes before the run's own limit
+        # (which starts with its agent loop) could end it. A process of its own: Ray reads
+        # its authentication settings once per process.
+        root: Path = world["root"]
+        slow = write_script(root, script_running("sleep 45.5"), "outlives.yaml")
+        tasks = root / "outlives.jsonl"
+        tasks.write_text(json.dumps({"id": "late", "repo": str(world["repos"][0]), "issue": "Wait",
+                                     "timeout": 1}) + "\n")
+        out = root / "out-outlives"
+        driver = f"""
+import io, sys
+from pathlib import Path
+from asyncfc_agent.batch.engine import Scheduler, connect
+from asyncfc_agent.batch.outputs import OutDir
+from asyncfc_agent.batch.progress import BatchState, PlainProgress
+from asyncfc_agent.batch.tasks import Defaults, load_tasks
+
+(task,) = load_tasks(Path({str(tasks)!r}), Defaults(model={f"scripted/{slow}"!r}, sandbox="local"))
+out = OutDir(Path({str(out)!r}))
+out.start_summary([])
+with connect({head!r}) as where:
+    assert not where.local
+    Scheduler([task], "b-late", lambda t, r, f, w: out.record(t, "b-late", r, f, w),
+              PlainProgress(BatchState(total=1)), timeout_grace_s=0, cancel_grace_s=10).run()
+"""
+        proc = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True,
+                              env=world["env"], timeout=TIMEOUT_S)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+        line = summary(out)["late"]
+        assert (line["status"], line["exit_reason"]) == ("failed", "timeout")
+        assert line["error"] == "the run did not end within its limit of 1 s and was cancelled"
+        assert not subprocess.run(["pgrep", "-f", "sleep 45.5"], capture_output=True).stdout
+        assert_clean(world)
 
 def interrupt_two_of_three(world: dict[str, Any], address: str, command: str, sandbox: str) -> dict[str, Any]:
     """Three tasks running ``command``, two at a time; Ctrl-C once both run. The summary."""
