@@ -158,6 +158,8 @@ class Scheduler:
         self._tracker: Any = None
 
     def run(self) -> None:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
         ray = _ray()
 
         options: dict[str, Any] = {
@@ -167,7 +169,10 @@ class Scheduler:
         if self.resources.memory_bytes:
             options["memory"] = self.resources.memory_bytes
         self._remote = ray.remote(max_calls=1)(worker.run_task).options(**options)
-        self._tracker = ray.remote(Tracker).options(num_cpus=0).remote()
+        # on the driver's own node: a tracker on a node that is lost would take the news of
+        # every later start with it
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+        self._tracker = ray.remote(Tracker).options(num_cpus=0, scheduling_strategy=here).remote()
         try:
             while self._queue or self._running:
                 self._submit()

@@ -159,13 +159,32 @@ class Node:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.5)
 
+    def kill(self) -> None:
+        """The node dies at once, as a machine that loses power (SIGTERM would drain it)."""
+        tree, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+            todo.extend(int(c) for c in children.stdout.split())
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.wait()
+
     def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+#: The nodes of each running cluster, by address, head first.
+cluster_nodes: dict[str, list[Node]] = {}
 
 
 @contextlib.contextmanager
@@ -185,6 +204,7 @@ def cluster(world: dict[str, Any], *, nodes: int, cpus: int) -> Iterator[str]:
         for n in range(1, nodes):
             started.append(Node([f"--address={match[1]}", f"--num-cpus={cpus}"], world["env"],
                                 world["root"] / f"node-{port}-{n}.log"))
+        cluster_nodes[match[1]] = started
         yield match[1]
     finally:
         for node in reversed(started):
@@ -197,11 +217,24 @@ def cluster(world: dict[str, Any], *, nodes: int, cpus: int) -> Iterator[str]:
 
 
 def node_ids(world: dict[str, Any], address: str) -> set[str]:
+    return set(alive_nodes(world, address))
+
+
+def head_and_other(world: dict[str, Any], address: str) -> tuple[str, str]:
+    nodes = alive_nodes(world, address)
+    (head,) = [n for n, is_head in nodes.items() if is_head]
+    (other,) = [n for n, is_head in nodes.items() if not is_head]
+    return head, other
+
+
+def alive_nodes(world: dict[str, Any], address: str) -> dict[str, bool]:
+    """The cluster's live nodes, and whether each is the head."""
     code = (f"import json, ray; ray.init(address={address!r}, log_to_driver=False); "
-            "print(json.dumps([n['NodeID'] for n in ray.nodes() if n['Alive']]))")
+            "print(json.dumps({n['NodeID']: 'node:__internal_head__' in n['Resources'] "
+            "for n in ray.nodes() if n['Alive']}))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=world["env"], timeout=120, check=True)
-    return set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 class TestOnAHead:
@@ -355,4 +388,46 @@ def test_a_two_node_cluster_spreads_the_tasks_over_both_nodes(world: dict[str, A
     assert all(x["status"] == "solved" for x in lines.values())
     used = {x["node"]["node_id"] for x in lines.values()}
     assert used == nodes  # every task says where it ran, and both nodes ran some
+    assert_clean(world)
+
+
+def test_a_task_whose_node_is_lost_is_retried_on_another(world: dict[str, Any]) -> None:
+    root: Path = world["root"]
+    script = write_script(root, script_running("sleep 12.75"), "lost.yaml")
+    a, b = world["repos"]
+    tasks = root / "lost.jsonl"
+    tasks.write_text("".join(json.dumps({"id": f"l{i}", "repo": str(r), "issue": "Wait"}) + "\n"
+                             for i, r in enumerate([a, b])))
+    out = root / "out-lost"
+    with cluster(world, nodes=2, cpus=1) as address:
+        head_id, other_id = head_and_other(world, address)
+        cmd = [*batch_cmd(world, tasks, out, "--ray-address", address), "--model", f"scripted/{script}"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=world["env"])
+        try:
+            assert proc.stdout is not None
+            where: dict[str, str] = {}
+            log = []
+            while len(where) < 2:
+                line = proc.stdout.readline()
+                assert line, proc.stderr.read() if proc.stderr else ""
+                log.append(line)
+                if ": started on " in line:
+                    where[line.split()[2].rstrip(":")] = line.split(" started on ")[1].split()[0]
+            (lost,) = [task for task, node in where.items() if other_id.startswith(node)]
+            deadline = time.monotonic() + 120
+            while len(subprocess.run(["pgrep", "-f", "sleep 12.75"], capture_output=True).stdout.split()) < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.25)
+            cluster_nodes[address][-1].kill()  # the node goes away under its task
+            stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    log.append(stdout)
+    assert proc.returncode == 1, stderr + "".join(log)  # open-loop scripts: ran, not solved
+    starts = [line.split()[2].rstrip(":") for line in "".join(log).splitlines() if ": started on " in line]
+    assert sorted(starts) == sorted(["l0", "l1", lost])  # the lost one started again
+    lines = summary(out)
+    assert lines[lost]["status"] == "unsolved" and lines[lost]["node"]["node_id"] == head_id
     assert_clean(world)
