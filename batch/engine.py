@@ -25,6 +25,8 @@ from . import worker
 from .outputs import Failure
 from .tasks import Task
 
+#: The resource Ray gives the head node only.
+HEAD_RESOURCE = "node:__internal_head__"
 #: How long a killed worker may take to be reported dead.
 _KILL_WAIT_S = 10.0
 INSTALL_HINT = "the batch command needs Ray: pip install 'asyncfc-agent[batch]'"
@@ -169,10 +171,13 @@ class Scheduler:
         if self.resources.memory_bytes:
             options["memory"] = self.resources.memory_bytes
         self._remote = ray.remote(max_calls=1)(worker.run_task).options(**options)
-        # on the driver's own node: a tracker on a node that is lost would take the news of
-        # every later start with it
-        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
-        self._tracker = ray.remote(Tracker).options(num_cpus=0, scheduling_strategy=here).remote()
+        # on the head node, which the cluster cannot lose and go on: a tracker on a node that
+        # is lost would take the news of every later start with it
+        heads = [n["NodeID"] for n in ray.nodes() if n.get("Alive") and HEAD_RESOURCE in n.get("Resources", {})]
+        there = NodeAffinitySchedulingStrategy(heads[0], soft=True) if heads else "DEFAULT"
+        self._tracker = ray.remote(Tracker).options(
+            num_cpus=0, scheduling_strategy=there, max_restarts=-1, max_task_retries=-1,
+        ).remote()
         try:
             while self._queue or self._running:
                 self._submit()
