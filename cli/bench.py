@@ -25,7 +25,7 @@ def bench(
     repeat: Annotated[Optional[int], typer.Option("--repeat", "-n", min=1, help=f"Runs per mode and workload (default {REPEAT}; {QUICK_REPEAT} with --quick).")] = None,  # noqa: UP045
     profile: Annotated[Optional[str], typer.Option("--profile", "-p", help="Latency profile of the model: fast, slow, local, quick, instant, or 'script' for each script's own (default fast; quick with --quick).")] = None,  # noqa: UP045
     sandbox: Annotated[BenchSandbox, typer.Option("--sandbox", help="Where the tools run, the same for every run: docker, local, or auto (docker when usable).")] = BenchSandbox.auto,
-    quick: Annotated[bool, typer.Option("--quick", help="Smaller workloads, one run per mode, a fast profile: about a minute.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller workloads, one run per mode, a fast profile: under two minutes.")] = False,
     scale: Annotated[Optional[float], typer.Option("--scale", min=0.01, help="Scale of the workloads' waits and work (default 1; each workload's quick scale with --quick).")] = None,  # noqa: UP045
     json_out: Annotated[Optional[Path], typer.Option("--json-out", help="Write the report as JSON to this file.")] = None,  # noqa: UP045
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a bar chart (SVG) to this file.")] = None,  # noqa: UP045
