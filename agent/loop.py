@@ -30,7 +30,7 @@ from .events import (
     TurnEnded,
 )
 from .executor import Executor
-from .futures import Future
+from .futures import Future, FutureState
 from .model import ModelClient, Response, StreamHooks
 
 
@@ -201,7 +201,7 @@ class Agent:
                 if self.config.mode is Mode.SYNC:
                     await self.executor.wait([future])
         if self.config.mode is Mode.ASYNC:
-            await self.executor.wait(turn_futures, timeout_s=self.config.grace_s)
+            await self.executor.wait(self._worth_a_grace(turn_futures), timeout_s=self.config.grace_s)
         else:
             await self.executor.wait(turn_futures)
         handles = 0
@@ -217,6 +217,19 @@ class Agent:
                 contents[call.id] = await self._control(call)
         self.bus.publish(TurnEnded(self.turn, handles, len(turn_futures) - handles))
         return [protocol.tool_message(c.id, c.name, contents[c.id]) for c in response.calls]
+
+    def _worth_a_grace(self, futures: list[Future]) -> list[Future]:
+        """The futures that may still end within the grace window: those that started
+        less than a window ago (or wait only for a slot). One that has run longer is a
+        test suite or a build: waiting for it would only delay the next request."""
+        now, grace = self.bus.now(), self.config.grace_s
+        return [
+            f for f in futures
+            if not f.done.is_set() and (
+                (f.state is FutureState.RUNNING and now - (f.started_s or now) < grace)
+                or (f.state is FutureState.PENDING and not f.deps)
+            )
+        ]
 
     # -- delivery --------------------------------------------------------------------
 

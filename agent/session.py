@@ -133,6 +133,7 @@ class Session:
         self.model = ModelClient(config.model)
         self._started = time.monotonic()
         self._loop_started: float | None = None
+        self._loop_ended: float | None = None
         self._stack = contextlib.AsyncExitStack()
         self._writer: TrajectoryWriter | None = None
 
@@ -226,6 +227,8 @@ class Session:
         except TimeoutError:
             self.bus.publish(Notice("warning", f"the run took longer than {self.config.timeout_s} s"))
             return "unsolved", "timeout"
+        finally:
+            self._loop_ended = time.monotonic()
         if reason != "submitted":
             return "unsolved", reason
         verdict = test_verdict(self.executor)
@@ -295,7 +298,11 @@ class Session:
                 await asyncio.to_thread(self.area.remove)
             now = time.monotonic()
             result["wall_s"] = round(now - self._started, 3)
-            result["loop_s"] = round(now - self._loop_started, 3) if self._loop_started else None
+            # the agent's work: from the first request to its end, wrap-up left out
+            result["loop_s"] = (
+                round((self._loop_ended or now) - self._loop_started, 3)
+                if self._loop_started is not None else None
+            )
             (self.out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
             self.bus.publish(RunFinished(status, reason, result["wall_s"], _summary(result)))
         return RunOutcome(status, reason, self.out_dir, result)

@@ -3,6 +3,7 @@ litellm's real streaming path, with real tools in a local sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -248,3 +249,16 @@ async def test_scripted_arguments_stream_in_fragments(run_script: Any) -> None:
     assert chunks[0].id == "call_0_0" and chunks[0].function.name == "write_file"
     joined = "".join(c.function.arguments for c in chunks)
     assert json.loads(joined) == {"path": "long.txt", "content": "z" * 200}
+
+
+async def test_grace_waits_only_for_futures_that_may_still_end_within_it(run_script: Any) -> None:
+    async with run_script([]) as r:  # the futures are submitted here, not by the model
+        ex = r.agent.executor
+        f1 = ex.submit("run", {"command": "sleep 5", "readonly": True}, call_id="a", turn=1)
+        f2 = ex.submit("run", {"command": "sleep 5", "readonly": True}, call_id="b", turn=1)
+        f3 = ex.submit("read_file", {"path": "${f1}"}, call_id="c", turn=1)
+        await asyncio.sleep(0.05)
+        assert f1.state is FutureState.RUNNING and f2.state is FutureState.RUNNING
+        f1.started_s = r.agent.bus.now() - 3.0  # a suite that has run for seconds already
+        assert r.agent._worth_a_grace([f1, f2, f3]) == [f2]  # f3 waits for f1: not worth it
+        ex.cancel_all("done")
