@@ -72,6 +72,7 @@ class Executor:
         config: ExecutorConfig | None = None,
         tools_config: ToolsConfig | None = None,
         sandbox_factory: SandboxFactory | None = None,
+        first_id: int = 1,
     ) -> None:
         self.tools = tools
         self.sandbox = sandbox
@@ -81,7 +82,7 @@ class Executor:
         self.tools_config = tools_config or ToolsConfig()
         self._sandbox_factory = sandbox_factory
         self.futures: dict[str, Future] = {}
-        self._seq = 0
+        self._seq = first_id - 1  # a resumed session goes on after its last id
         # futures holding their locks (not yet released), by kind, in issue order
         self._writers: dict[str, Future] = {}
         self._readers: dict[str, Future] = {}
@@ -118,6 +119,11 @@ class Executor:
 
     def next_id(self) -> str:
         return f"f{self._seq + 1}"
+
+    @property
+    def last_seq(self) -> int:
+        """The number of the last future submitted (0 before any)."""
+        return self._seq
 
     def submit(self, tool_name: str, args: dict[str, Any], *, call_id: str, turn: int) -> Future:
         """Create the future of a repository tool call and start driving it.

@@ -118,6 +118,7 @@ class Saved:
     worktree: Path | None = None
     pid: int | None = None  # the process that had the session open
     closed: bool = False  # False: that process may still run, or died with it open
+    last_future: int = 0  # the number of its last future: a resumed session goes on after it
 
 
 def load_last(repo: Path) -> Saved:
@@ -140,6 +141,7 @@ def load_last(repo: Path) -> Saved:
         notes=list(state.get("notes", [])), unfinished=list(state.get("unfinished", [])),
         worktree=Path(state["worktree"]) if state.get("worktree") else None,
         pid=state.get("pid"), closed=bool(state.get("closed", False)),
+        last_future=int(state.get("last_future", 0)),
     )
 
 
@@ -157,6 +159,7 @@ class ResumedSession(Session):
     def __init__(self, saved: Saved, repo: Path, config: RunConfig, **kwargs: Any) -> None:
         super().__init__(saved.task, repo, config, **kwargs)
         self.saved = saved
+        self.first_future_id = saved.last_future + 1
 
     def prepare_area(self) -> workarea.WorkArea:
         saved = self.saved
@@ -204,7 +207,7 @@ def new_session(
 
 def resume_note(saved: Saved) -> str:
     note = ("This session was resumed in a new process. Futures of the earlier process are "
-            "gone and ids start again at f1.")
+            f"gone; new ones are numbered from f{saved.last_future + 1}.")
     lost = [f"{f['id']} ({f['tool']}, {f['state']})" for f in saved.unfinished]
     if lost:
         note += " Results you never received: " + ", ".join(lost) + "."
@@ -516,6 +519,7 @@ class Interactive:
                 {"id": f.id, "tool": f.tool, "state": f.state.value}
                 for f in self.executor.futures.values() if not f.delivered
             ],
+            "last_future": self.executor.last_seq,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "pid": os.getpid(),
             "closed": False,

@@ -130,6 +130,7 @@ class Session:
         self.sandbox: Sandbox | None = None
         self.executor: Executor | None = None
         self.agent: Agent | None = None
+        self.first_future_id = 1  # a resumed session numbers its futures on
         self.model = ModelClient(config.model)
         self._started = time.monotonic()
         self._loop_started: float | None = None
@@ -188,6 +189,7 @@ class Session:
         self.executor = Executor(
             tools=load_tools(), sandbox=self.sandbox, workspace=workspace, bus=self.bus,
             config=cfg.executor, tools_config=cfg.tools, sandbox_factory=self._fresh_sandbox,
+            first_id=self.first_future_id,
         )
         await self._stack.enter_async_context(self.executor)
         self.agent = Agent(model=self.model, executor=self.executor, bus=self.bus, config=cfg.agent)

@@ -264,6 +264,7 @@ async def test_resume_continues_the_conversation_on_the_same_branch(
     turns = [
         {"tool_calls": [call("edit_file", path="calc.py", old="a - b", new="a + b")]},
         {"text": "Fixed."},
+        {"tool_calls": [call("read_file", path="calc.py")]},
         {"text": "Continued after the resume."},
     ]
     async with start(turns) as d:
@@ -285,7 +286,10 @@ async def test_resume_continues_the_conversation_on_the_same_branch(
         assert user_texts(d.messages)[-1] == "fix add"
         report = await d.say("anything else?")
         assert report.number == 2 and report.detail == "Continued after the resume."
-        assert "resumed in a new process" in user_texts(d.messages)[-2]
+        note = user_texts(d.messages)[-2]
+        assert "resumed in a new process" in note and "numbered from f2" in note
+        # the ids go on after the earlier process's, so f1 in the history stays unambiguous
+        assert list(d.inter.executor.futures) == ["f2"]
         second_run = d.inter.session.out_dir
     assert second_run != first_run
     assert interactive.load_last(repo).run_dir == second_run
