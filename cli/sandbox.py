@@ -65,6 +65,13 @@ def build(
         typer.echo(f"built {result.image} ({result.method}) in {result.seconds:.0f} s")
     else:
         typer.echo(f"{result.image} is up to date")
+    from ..sandboxes.engine import connect
+    from ..sandboxes.image import stale_images
+
+    with contextlib.suppress(Exception):  # only a hint: never fail a build over it
+        if old := stale_images(connect()):
+            typer.echo(f"{len(old)} image(s) of earlier recipes take space: "
+                       "`asyncfc-agent sandbox prune --images` removes them", err=True)
 
 
 @app.command("image")
@@ -104,16 +111,28 @@ def prune(
     all_sessions: Annotated[bool, typer.Option(
         "--all", help="Remove every sandbox container, also of sessions still running."
     )] = False,
+    images: Annotated[bool, typer.Option(
+        "--images", help="Also remove default images built from earlier recipes."
+    )] = False,
 ) -> None:
     """Remove the containers of sessions whose process has ended on this host."""
     from ..sandboxes.containers import prune as prune_containers
     from ..sandboxes.engine import connect
+    from ..sandboxes.image import remove_stale_images
 
     with _errors_to_exit():
-        removed = prune_containers(connect(), all_sessions=all_sessions)
-    for c in removed:
-        typer.echo(f"removed {c.name} (session {c.session})")
-    typer.echo(f"{len(removed)} container(s) removed")
+        client = connect()
+        removed = prune_containers(client, all_sessions=all_sessions)
+        for c in removed:
+            typer.echo(f"removed {c.name} (session {c.session})")
+        typer.echo(f"{len(removed)} container(s) removed")
+        if images:
+            gone, kept = remove_stale_images(client)
+            for tag in gone:
+                typer.echo(f"removed image {tag}")
+            for tag, why in kept:
+                typer.echo(f"kept image {tag}: {why}", err=True)
+            typer.echo(f"{len(gone)} image(s) removed")
 
 
 @app.command("run")

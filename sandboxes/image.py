@@ -100,6 +100,37 @@ def build_image(
     return BuildResult(image, built=True, method=method, seconds=time.monotonic() - started)
 
 
+def stale_images(client: Any, recipe: Path = DEFAULT_RECIPE) -> list[str]:
+    """Tags of default images built from earlier recipes (not the current one, not
+    ``latest``). Blocks."""
+    keep = {default_image(recipe), f"{REPOSITORY}:latest"}
+    tags = [t for img in client.api.images(name=REPOSITORY) for t in img.get("RepoTags") or []]
+    return sorted(t for t in tags if t.startswith(f"{REPOSITORY}:") and t not in keep)
+
+
+def remove_stale_images(
+    client: Any, recipe: Path = DEFAULT_RECIPE
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Remove the tags of :func:`stale_images`; an image a container still uses stays.
+
+    Returns the removed tags and the kept ones with the reason. Blocks.
+    """
+    import docker.errors
+
+    removed: list[str] = []
+    kept: list[tuple[str, str]] = []
+    for tag in stale_images(client, recipe):
+        try:
+            client.api.remove_image(tag)
+        except docker.errors.NotFound:
+            removed.append(tag)  # gone meanwhile
+        except docker.errors.APIError as exc:
+            kept.append((tag, brief(exc)))
+        else:
+            removed.append(tag)
+    return removed, kept
+
+
 def _build_dockerfile(client: Any, recipe: Path, image: str, progress: Progress) -> None:
     import docker.errors
 

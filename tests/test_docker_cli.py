@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
@@ -141,3 +142,20 @@ async def test_reap_orphans_keeps_live_sessions(dead_session: str, repo: Path) -
         assert list_containers(connect(), session_id=dead_session) == []
         assert len(list_containers(connect(), session_id=mine)) == 1
         assert (await box.exec("echo still here")).output == "still here\n"
+
+
+def test_prune_images_removes_earlier_recipes_only(docker_image: str) -> None:
+    from asyncfc_agent.sandboxes.image import REPOSITORY
+
+    client = connect()
+    old = f"{REPOSITORY}:000000{uuid.uuid4().hex[:6]}"
+    client.api.tag(docker_image, REPOSITORY, old.rpartition(":")[2])
+    try:
+        pruned = cli("sandbox", "prune", "--images")
+        assert pruned.returncode == 0, pruned.stderr
+        assert f"removed image {old}" in pruned.stdout
+        tags = {t for img in client.api.images(name=REPOSITORY) for t in img.get("RepoTags") or []}
+        assert old not in tags and docker_image in tags
+    finally:
+        with contextlib.suppress(Exception):
+            client.api.remove_image(old)
