@@ -12,18 +12,46 @@ if TYPE_CHECKING:
     from ..agent.session import RunOutcome
 
 
+#: Demo repositories kept (the newest); older ones are removed when a new one is made.
+KEEP_DEMOS = 6
+#: A demo repository younger than this is never removed (another demo may be using it).
+KEEP_YOUNGER_S = 3600.0
+
+
 def fresh_demo_repo() -> Path:
     """A new git repository holding the bundled example, in the data directory."""
     from ..agent.session import new_run_id
     from ..agent.workarea import data_dir, git
     from ..examples import DEMO_REPO
 
-    dest = data_dir() / "demo" / new_run_id() / "dates"
+    root = data_dir() / "demo"
+    prune_demo_repos(root)
+    dest = root / new_run_id() / "dates"
     shutil.copytree(DEMO_REPO, dest, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     git(dest, "init", "-q", "-b", "main")
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "The dates library")
     return dest
+
+
+def prune_demo_repos(root: Path, keep: int = KEEP_DEMOS - 1) -> list[Path]:
+    """Remove the demo repositories of ``root`` but the newest ``keep`` and the recent ones.
+
+    Their branches were only ever in them, and each demo prints where its repository is,
+    so they are there to look at for a while, not to pile up. Returns what was removed.
+    """
+    import time
+
+    if not root.is_dir():
+        return []
+    runs = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    now = time.time()
+    removed = []
+    for old in runs[keep:]:
+        if now - old.stat().st_mtime >= KEEP_YOUNGER_S:
+            shutil.rmtree(old, ignore_errors=True)
+            removed.append(old)
+    return removed
 
 
 def print_comparison(modes: list[str], outcomes: list[RunOutcome], *, err: bool = False) -> None:

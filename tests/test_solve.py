@@ -215,3 +215,21 @@ def test_ctrl_c_stops_everything_and_keeps_the_record(repo: Path, tmp_path: Path
     assert tree_state(repo) == before
     assert not (home / "worktrees" / result["run_id"]).exists()
     assert git(repo, "worktree", "list").count("\n") == 1
+
+
+def test_old_demo_repositories_are_pruned_recent_ones_kept(tmp_path: Path) -> None:
+    from asyncfc_agent.cli.demo import KEEP_YOUNGER_S, prune_demo_repos
+
+    root = tmp_path / "demo"
+    now = time.time()
+    ages = [10 * KEEP_YOUNGER_S, 9 * KEEP_YOUNGER_S, 8 * KEEP_YOUNGER_S, 60.0, 30.0]
+    for i, age in enumerate(ages):
+        run = root / f"run{i}" / "dates"
+        run.mkdir(parents=True)
+        os.utime(run.parent, (now - age, now - age))
+    removed = prune_demo_repos(root, keep=1)
+    # beyond the newest one, every old repository goes; young ones stay whatever their count
+    assert sorted(p.name for p in removed) == ["run0", "run1", "run2"]
+    assert sorted(p.name for p in root.iterdir()) == ["run3", "run4"]
+    assert prune_demo_repos(root, keep=1) == []  # the young ones stay
+    assert prune_demo_repos(tmp_path / "missing") == []
