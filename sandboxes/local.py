@@ -13,13 +13,14 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from .base import (
     DEFAULT_OUTPUT_LIMIT,
@@ -39,6 +40,76 @@ WARNING = (
 )
 
 _KILL_GRACE_S = 0.5
+#: Snapshot copies made at once (one per core).
+COPY_SLOTS = max(2, os.cpu_count() or 2)
+
+
+def use_pidfd_child_watcher() -> bool:
+    """Have asyncio wait for child processes through pidfds, in the event loop.
+
+    Python 3.11 waits for each child in a thread of its own, and starting that thread
+    blocks the loop until the thread runs: with a hundred commands starting at once the
+    loop stalled for seconds. 3.12 uses pidfds by itself. Returns whether pidfds are used.
+    """
+    if sys.version_info >= (3, 12):
+        return True
+    policy = asyncio.get_event_loop_policy()
+    if isinstance(getattr(policy, "_watcher", None), _PidfdWatcher):
+        return True
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False  # not Linux, or a kernel without pidfds: keep the threads
+    asyncio.set_child_watcher(_PidfdWatcher())
+    return True
+
+
+class _PidfdWatcher(asyncio.AbstractChildWatcher):
+    """Waits for a child in the loop that started it: a reader on the child's pidfd.
+
+    Unlike asyncio's own pidfd watcher of 3.11, it is not bound to one loop, so a loop
+    in another thread (or the next ``asyncio.run``) can start processes too.
+    """
+
+    def add_child_handler(  # type: ignore[override]  # typeshed's signature needs TypeVarTuple
+        self, pid: int, callback: Callable[..., object], *args: Any
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        pidfd = os.pidfd_open(pid)
+        loop.add_reader(pidfd, self._reap, loop, pid, pidfd, callback, args)
+
+    @staticmethod
+    def _reap(
+        loop: asyncio.AbstractEventLoop, pid: int, pidfd: int, callback: Callable[..., object],
+        args: tuple[Any, ...],
+    ) -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            code = 255  # reaped by someone else: its status is lost
+        else:
+            code = os.waitstatus_to_exitcode(status)
+        callback(pid, code, *args)
+
+    def remove_child_handler(self, pid: int) -> bool:
+        return True  # the reader goes when the child ends
+
+    def attach_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def is_active(self) -> bool:
+        return True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 class LocalSandbox:
@@ -63,6 +134,8 @@ class LocalSandbox:
         self._shell = shell or ("/bin/bash" if Path("/bin/bash").exists() else "/bin/sh")
         self._running: set[asyncio.subprocess.Process] = set()
         self._snapshots: set[Path] = set()
+        # copies at once: a burst of cp processes starves everything else on a small machine
+        self._copy_slots = asyncio.Semaphore(COPY_SLOTS)
         self._owned_root: Path | None = None
         self._closed = False
 
@@ -81,6 +154,7 @@ class LocalSandbox:
     async def start(self) -> None:
         if not self.host_workspace.is_dir():
             raise SandboxError(f"workspace {self.host_workspace} is not a directory")
+        use_pidfd_child_watcher()
 
     async def exec(
         self,
@@ -191,12 +265,13 @@ class LocalSandbox:
         ]
         started = time.monotonic()
         if entries:
-            proc = await asyncio.create_subprocess_exec(
-                "cp", "-a", "--reflink=auto", *entries, str(dest),
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            _, err = await proc.communicate()
+            async with self._copy_slots:
+                proc = await asyncio.create_subprocess_exec(
+                    "cp", "-a", "--reflink=auto", *entries, str(dest),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                _, err = await proc.communicate()
             if proc.returncode != 0:
                 await self.remove_snapshot(Snapshot(str(dest), dest, revision))
                 raise SandboxError(f"snapshot failed: {err.decode(errors='replace').strip()}")
