@@ -13,6 +13,7 @@ import platform
 import statistics
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .bounds import MODES, Mode, Plan, simulate
@@ -45,7 +46,7 @@ def report(
         "repeat": settings.repeat,
         "quick": settings.quick,
         "grace_s": grace_of(settings),
-        "out_dir": str(settings.out_dir),
+        "out_dir": _home_relative(settings.out_dir),
         "host": {
             "cpus": os.cpu_count(),
             "python": sys.version.split()[0],
@@ -57,6 +58,14 @@ def report(
             workload_report(w, runs, plan, settings.scale_of(w)) for w, runs, plan in results
         ],
     }
+
+
+def _home_relative(path: Path) -> str:
+    """``~/...`` for a path under the home folder: a report can be shared as it is."""
+    try:
+        return "~/" + path.resolve().relative_to(Path.home().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _r(x: float, nd: int = 3) -> float:
