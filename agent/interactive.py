@@ -181,13 +181,9 @@ class ResumedSession(Session):
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
+    from ..sandboxes.containers import process_alive
+
+    return process_alive(pid)
 
 
 def new_session(

@@ -151,6 +151,7 @@ class Scheduler:
     cancel_grace_s: float = 20.0
     tick_s: float = 0.25
     clock: Callable[[], float] = time.monotonic
+    #: Runs whose worker was killed or lost (their leftovers are reaped at the end).
     killed: int = 0
 
     def __post_init__(self) -> None:
@@ -186,8 +187,9 @@ class Scheduler:
             self._interrupt()
             raise BatchInterrupted from None
         finally:
-            if self.killed:
-                reap_nodes(self.batch_id)
+            # also when nothing was seen killed: Ray retries a task whose node was lost by
+            # itself, and the lost attempt's leftovers are only found by their lease
+            reap_nodes(self.batch_id)
 
     def _submit(self) -> None:
         cap = self.workers or len(self.tasks)

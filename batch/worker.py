@@ -275,15 +275,9 @@ def reap(batch_id: str, task_ids: Collection[str] | None = None) -> list[dict[st
 
 
 def _alive(pid: int, started: str) -> bool:
-    from ..sandboxes.containers import process_start
+    from ..sandboxes.containers import process_alive
 
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not started or process_start(pid) in ("", started)
+    return process_alive(pid, started)
 
 
 def kill_marked(run_id: str) -> list[int]:

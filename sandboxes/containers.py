@@ -66,6 +66,28 @@ def process_start(pid: int) -> str:
     return stat.rpartition(")")[2].split()[19]
 
 
+def process_alive(pid: int, started: str = "") -> bool:
+    """Whether process ``pid`` runs (and is the one that started at ``started``, if given).
+
+    A zombie counts as dead: where PID 1 does not reap orphans (a container without an
+    init), a killed process stays a zombie for good.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc to ask: it answered the signal
+    fields = stat.rpartition(")")[2].split()
+    if fields[0] in ("Z", "X"):
+        return False
+    return not started or fields[19] == started
+
+
 def owner_alive(labels: dict[str, str]) -> bool | None:
     """Whether the owning process still runs; None when it is on another host."""
     if labels.get(LABEL_HOST) != socket.gethostname():
@@ -74,14 +96,7 @@ def owner_alive(labels: dict[str, str]) -> bool | None:
         pid = int(labels.get(LABEL_PID, ""))
     except ValueError:
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    started = labels.get(LABEL_PID_START, "")
-    return not started or process_start(pid) in ("", started)
+    return process_alive(pid, labels.get(LABEL_PID_START, ""))
 
 
 @dataclass(frozen=True)

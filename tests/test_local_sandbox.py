@@ -1,5 +1,5 @@
-"""The local sandbox's process handling: children waited for without a thread each, in
-any event loop, and bursts of snapshots."""
+"""Process handling: the local sandbox's children waited for without a thread each, in
+any event loop; bursts of snapshots; telling a live process from a dead one."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import ast
 import asyncio
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from asyncfc_agent.sandboxes.local import LocalSandbox
@@ -67,3 +68,24 @@ async def test_a_burst_of_snapshots_gets_a_full_copy_each(tmp_path: Path) -> Non
             assert (snap.host_path / "m29.py").read_text() == "X = 29\n"
         await asyncio.gather(*(box.remove_snapshot(s) for s in snaps))
         assert not any(s.host_path.exists() for s in snaps if s.host_path)
+
+
+def test_a_zombie_is_not_alive_and_a_reused_pid_is_not_the_same_process() -> None:
+    from asyncfc_agent.sandboxes.containers import process_alive, process_start
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        started = process_start(child.pid)
+        assert started and process_alive(child.pid) and process_alive(child.pid, started)
+        assert not process_alive(child.pid, str(int(started) + 1))  # another process's start
+        child.kill()
+        deadline = time.monotonic() + 5
+        # killed and not waited for: a zombie, which signal 0 still reaches
+        while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert not process_alive(child.pid, started)
+    finally:
+        child.kill()
+        child.wait()
+    assert not process_alive(child.pid)
