@@ -136,6 +136,7 @@ class LocalSandbox:
         self._snapshots: set[Path] = set()
         # copies at once: a burst of cp processes starves everything else on a small machine
         self._copy_slots = asyncio.Semaphore(COPY_SLOTS)
+        use_pidfd_child_watcher()  # also for the Docker sandbox, which copies through one
         self._owned_root: Path | None = None
         self._closed = False
 
@@ -154,7 +155,6 @@ class LocalSandbox:
     async def start(self) -> None:
         if not self.host_workspace.is_dir():
             raise SandboxError(f"workspace {self.host_workspace} is not a directory")
-        use_pidfd_child_watcher()
 
     async def exec(
         self,
