@@ -116,9 +116,11 @@ class Tracker:
     def started(self, task_id: str, node: dict[str, Any], run_id: str) -> None:
         self._events.append((task_id, node, run_id))
 
-    def drain(self) -> list[tuple[str, dict[str, Any], str]]:
-        events, self._events = self._events, []
-        return events
+    def since(self, seen: int) -> tuple[int, list[tuple[str, dict[str, Any], str]]]:
+        """How many events there are, and those after the first ``seen``: a reply lost on
+        the way (a timeout while the cluster deals with a lost node) loses no event, the
+        next call repeats it. After a restart of this actor all it has are new."""
+        return len(self._events), self._events[seen:] if seen <= len(self._events) else self._events
 
 
 @dataclass
@@ -159,6 +161,7 @@ class Scheduler:
         self._running: dict[Any, Running] = {}
         self._remote: Any = None
         self._tracker: Any = None
+        self._seen = 0  # tracker events handled
 
     def run(self) -> None:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -216,7 +219,7 @@ class Scheduler:
         ray = _ray()
 
         try:
-            events = ray.get(self._tracker.drain.remote(), timeout=10)
+            self._seen, events = ray.get(self._tracker.since.remote(self._seen), timeout=10)
         except ray.exceptions.RayError:
             return  # progress is a nicety: the results still come through the tasks
         by_id = {r.task.id: r for r in self._running.values()}

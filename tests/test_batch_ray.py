@@ -427,7 +427,8 @@ def test_a_task_whose_node_is_lost_is_retried_on_another(world: dict[str, Any]) 
     log.append(stdout)
     assert proc.returncode == 1, stderr + "".join(log)  # open-loop scripts: ran, not solved
     starts = [line.split()[2].rstrip(":") for line in "".join(log).splitlines() if ": started on " in line]
-    assert sorted(starts) == sorted(["l0", "l1", lost])  # the lost one started again
     lines = summary(out)
-    assert lines[lost]["status"] == "unsolved" and lines[lost]["node"]["node_id"] == head_id
+    told = f"{stderr}{''.join(log)}\n{lines}"
+    assert sorted(starts) == sorted(["l0", "l1", lost]), told  # the lost one started again
+    assert lines[lost]["status"] == "unsolved" and lines[lost]["node"]["node_id"] == head_id, told
     assert_clean(world)
