@@ -206,6 +206,7 @@ def demo(
         )
         if compare:
             typer.echo(f"\n=== demo in {run_mode.value} mode ===", err=json_events)
+        typer.echo(f"example repository: {repo}", err=json_events)
         outcomes.append(run_session(task, repo, cfg, plain=plain, json_events=json_events))
     if compare:
         demo_mod.print_comparison([m.value for m in runs], outcomes, err=json_events)
