@@ -8,13 +8,10 @@ Exit codes: 0 solved, 1 not solved, 2 usage or configuration error, 3 infrastruc
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
@@ -233,28 +230,18 @@ def run(task: str, repo: Path, cfg: RunConfig) -> tuple[RunOutcome, set[str]]:
     from ..agent.session import Session
     from .ci_report import ModelCalls
     from .plain import PlainLog
+    from .signals import terminate_as_interrupt
 
     calls = ModelCalls()
     session = Session(task, repo, cfg, subscribers=[PlainLog(), calls])
     try:
-        with sigterm_as_interrupt():
+        with terminate_as_interrupt():
             outcome = asyncio.run(session.run())
     except KeyboardInterrupt:
         outcome = recorded(session, "interrupted", "interrupted")
     except Exception as exc:  # a crash still leaves a record, and the bot still reports
         outcome = recorded(session, "error", f"{type(exc).__name__}: {exc}")
     return outcome, bot_futures(session, calls)
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends the run as Ctrl-C does (runners cancel with SIGINT, then SIGTERM), so
-    the worktree is removed and the record written instead of the process dying."""
-    previous = signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def recorded(session: Session, reason: str, error: str) -> RunOutcome:

@@ -134,16 +134,17 @@ def exit_code(outcome: RunOutcome) -> int:
 
 
 def run_session(task: str, repo: Path, cfg: RunConfig, *, plain: bool, json_events: bool) -> RunOutcome:
-    """Run one session with the chosen view; Ctrl-C ends it cleanly (exit 130)."""
+    """Run one session with the chosen view; Ctrl-C or SIGTERM ends it cleanly (exit 130)."""
     import asyncio
 
     from ..agent.session import Session
     from . import view
+    from .signals import terminate_as_interrupt
 
     subscribers, live = view.make_view(plain=plain, json_events=json_events)
     session = Session(task, repo, cfg, subscribers=subscribers)
     try:
-        with live:
+        with live, terminate_as_interrupt():
             outcome = asyncio.run(session.run())
     except KeyboardInterrupt:
         typer.echo(f"\ninterrupted; the run's record is in {session.out_dir}", err=True)

@@ -179,7 +179,14 @@ def test_a_model_that_fails_mid_run_is_an_infrastructure_error(
     assert tree_state(repo)[2] == BUGGY
 
 
-def test_ctrl_c_stops_everything_and_keeps_the_record(repo: Path, tmp_path: Path, home: Path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell does for a background job
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm-in-background"])
+def test_ctrl_c_stops_everything_and_keeps_the_record(
+    repo: Path, tmp_path: Path, home: Path, stop: str,
+) -> None:
     marker = tmp_path / "survivor"
     (repo / "test_slow.py").write_text(
         "import subprocess, time\n\n"
@@ -195,12 +202,14 @@ def test_ctrl_c_stops_everything_and_keeps_the_record(repo: Path, tmp_path: Path
                         {"text": "never reached"}]}
     out = tmp_path / "out"
     env = {**os.environ, "ASYNCFC_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    background = stop == "sigterm-in-background"
     proc = subprocess.Popen(solve_cmd(repo, write_script(tmp_path, script), out), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ignore_sigint if background else None)
     trajectory = out / "trajectory.jsonl"
     wait_for_event(proc, trajectory, "future_started")
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM if background else signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stdout + stderr
     assert "interrupted" in stderr
