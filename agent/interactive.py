@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..sandboxes.containers import process_alive
 from . import workarea
 from .config import RunConfig
 from .events import Event, Notice
@@ -169,7 +170,7 @@ class ResumedSession(Session):
             )
         left = saved.worktree if not saved.closed and saved.worktree else None
         if left is not None and left.is_dir():
-            if saved.pid is not None and _alive(saved.pid):
+            if saved.pid is not None and process_alive(saved.pid):
                 raise workarea.WorkAreaError(
                     f"the last session is still open in process {saved.pid} (worktree {left}): "
                     "leave it first"
@@ -178,12 +179,6 @@ class ResumedSession(Session):
             # it had not committed yet
             return workarea.adopt(self.repo, left, branch=saved.branch, base=saved.base)
         return workarea.attach(self.repo, run_id=self.run_id, branch=saved.branch, base=saved.base)
-
-
-def _alive(pid: int) -> bool:
-    from ..sandboxes.containers import process_alive
-
-    return process_alive(pid)
 
 
 def new_session(

@@ -153,8 +153,6 @@ class Scheduler:
     cancel_grace_s: float = 20.0
     tick_s: float = 0.25
     clock: Callable[[], float] = time.monotonic
-    #: Runs whose worker was killed or lost (their leftovers are reaped at the end).
-    killed: int = 0
 
     def __post_init__(self) -> None:
         self._queue = deque(self.tasks)
@@ -190,7 +188,7 @@ class Scheduler:
             self._interrupt()
             raise BatchInterrupted from None
         finally:
-            # also when nothing was seen killed: Ray retries a task whose node was lost by
+            # on every node, every time: Ray retries a task whose node was lost by
             # itself, and the lost attempt's leftovers are only found by their lease
             reap_nodes(self.batch_id)
 
@@ -241,8 +239,6 @@ class Scheduler:
             report = ray.get(running.ref)
         except ray.exceptions.RayError as exc:
             failure = describe_failure(exc, running)
-            if failure.reason in ("worker_died", "node_lost", "out_of_memory") or running.forced:
-                self.killed += 1
         if failure is not None and running.started is None and running.cancelled:
             return  # cancelled before it started: no record, a resume runs it
         line = self.record(running.task, report, failure, wall)
@@ -289,7 +285,6 @@ class Scheduler:
                 self._step()
         for running in list(self._running.values()):
             self._running.pop(running.ref)
-            self.killed += 1
             if running.started is not None:
                 failure = Failure("interrupted", "cancelled by the user", running.node,
                                   running.run_id)

@@ -251,6 +251,8 @@ def _tidy(batch_id: str) -> None:
 
 def reap(batch_id: str, task_ids: Collection[str] | None = None) -> list[dict[str, Any]]:
     """Clean up after tasks of this node whose worker died; the leases of those reaped."""
+    from ..sandboxes.containers import process_alive
+
     leases = batch_dir(batch_id) / "leases"
     reaped = []
     for path in sorted(leases.glob("*.json")) if leases.is_dir() else []:
@@ -260,7 +262,7 @@ def reap(batch_id: str, task_ids: Collection[str] | None = None) -> list[dict[st
             continue
         if task_ids is not None and lease.get("task") not in task_ids:
             continue
-        if _alive(int(lease["pid"]), str(lease.get("pid_start", ""))):
+        if process_alive(int(lease["pid"]), str(lease.get("pid_start", ""))):
             continue
         run_id = str(lease["run_id"])
         kill_marked(run_id)
@@ -272,12 +274,6 @@ def reap(batch_id: str, task_ids: Collection[str] | None = None) -> list[dict[st
         reaped.append(lease)
     _tidy(batch_id)
     return reaped
-
-
-def _alive(pid: int, started: str) -> bool:
-    from ..sandboxes.containers import process_alive
-
-    return process_alive(pid, started)
 
 
 def kill_marked(run_id: str) -> list[int]:

@@ -56,14 +56,20 @@ def owner_labels(
     return labels
 
 
-def process_start(pid: int) -> str:
-    """When a process started (clock ticks since boot), or "" where /proc cannot tell."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return ""
+        return None
     # the command name (field 2) may hold spaces; the fields after it do not
-    return stat.rpartition(")")[2].split()[19]
+    return stat.rpartition(")")[2].split()
+
+
+def process_start(pid: int) -> str:
+    """When a process started (clock ticks since boot), or "" where /proc cannot tell."""
+    fields = _stat_fields(pid)
+    return fields[19] if fields else ""
 
 
 def process_alive(pid: int, started: str = "") -> bool:
@@ -78,14 +84,10 @@ def process_alive(pid: int, started: str = "") -> bool:
         return False
     except PermissionError:
         return True  # another user's process
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    fields = _stat_fields(pid)
+    if fields is None:
         return True  # no /proc to ask: it answered the signal
-    fields = stat.rpartition(")")[2].split()
-    if fields[0] in ("Z", "X"):
-        return False
-    return not started or fields[19] == started
+    return fields[0] not in ("Z", "X") and (not started or fields[19] == started)
 
 
 def owner_alive(labels: dict[str, str]) -> bool | None:
