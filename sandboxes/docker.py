@@ -6,9 +6,8 @@ cancel kills as a whole. The host talks to the runner over the container's attac
 stream; when the host process goes away, the runner's stdin ends and it stops every
 command and the container with it.
 
-Defaults (see ``SandboxConfig``): no network, a non-root user, memory, CPU and pids
-limits, a read-only root filesystem with the workspace, the snapshots and a tmpfs /tmp
-writable, no host environment, no Docker socket, no capabilities.
+What the container is made of is in ``docker_spec.py``; the host's side (ownership of
+the workspace) in ``docker_host.py``; why a container died in ``docker_exit.py``.
 
 Snapshots are copies made on the host (reflinks where the filesystem has them) into a
 folder beside the workspace that is mounted at ``/snapshots``.
@@ -20,11 +19,8 @@ import asyncio
 import contextlib
 import os
 import posixpath
-import re
 import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -41,18 +37,13 @@ from .base import (
 )
 from .channel import Channel, Command, OutputBuffer
 from .config import SandboxConfig
-from .containers import owner_labels, remove_container
-from .engine import ImageMissing, brief, connect, image_present, is_not_found
+from .containers import remove_container
+from .docker_exit import inspect_death
+from .docker_host import hand_over, resolve_user, snapshot_root_beside
+from .docker_spec import SNAPSHOTS, ContainerSpec, container_name, create_container
+from .engine import ImageMissing, brief, connect, image_present
 from .image import default_image, missing_image_message
 from .local import LocalSandbox
-
-#: Where snapshots appear in the container.
-SNAPSHOTS = "/snapshots"
-#: Where the runner script is mounted (read-only) in the container.
-RUNNER = "/opt/asyncfc-agent/runner.py"
-RUNNER_HOST = Path(__file__).with_name("runner.py")
-#: uid:gid of commands when the agent runs as root: no account on a typical host.
-UNPRIVILEGED = (10001, 10001)
 
 _KILL_GRACE_S = 0.5
 
@@ -78,7 +69,7 @@ class DockerSandbox:
         self.role = role
         self.user, self.file_owner = resolve_user(self.config.user)
         self.container_id: str | None = None
-        self.container_name = _container_name(session_id)
+        self.container_name = container_name(session_id)
         self._shared_snapshot_root = snapshot_root
         self._snapshot_root: Path | None = None
         self._copier: LocalSandbox | None = None
@@ -143,7 +134,7 @@ class DockerSandbox:
                 self._channel = None
             await self._discard_container()
             self._death = None
-            self.container_name = _container_name(self.session_id)
+            self.container_name = container_name(self.session_id)
             if self._snapshot_root is None:  # never started, or its start failed
                 await self._boot()
             else:
@@ -189,7 +180,7 @@ class DockerSandbox:
             await asyncio.to_thread(hand_over, self.host_workspace, self.file_owner)
         root = self._shared_snapshot_root
         if root is None:
-            root = await asyncio.to_thread(_snapshot_root_beside, self.host_workspace)
+            root = await asyncio.to_thread(snapshot_root_beside, self.host_workspace)
         if self.file_owner is not None:
             os.chown(root, *self.file_owner)
         self._snapshot_root = root
@@ -230,67 +221,19 @@ class DockerSandbox:
         return f"cannot start a container of {self.image}{hint}: {why}"
 
     def _create(self) -> str:
-        api = self._client.api
-        config = api.create_container_config(
-            self.image,
-            command=["python3", "-I", "-S", "-B", "-u", RUNNER],
-            user=self.user,
-            working_dir=self.workdir,
-            environment=self._environment(),
-            labels=owner_labels(
-                self.session_id,
-                role=self.role,
-                workspace=self.host_workspace,
-                snapshots=None if self._shared_snapshot_root else self._snapshot_root,
-            ),
-            stdin_open=True,  # with attach: StdinOnce, so the runner hears its owner hang up
-            host_config=api.create_host_config(**self._host_config()),
-        )
-        created = api.create_container_from_config(config, self.container_name)
-        return str(created["Id"])
-
-    def _environment(self) -> dict[str, str]:
-        # the image's own ENV (PATH, ...) applies underneath; nothing comes from the host
-        return {
-            "HOME": "/tmp",
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            # the mounted git directory belongs to another uid; git refuses it otherwise
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "safe.directory",
-            "GIT_CONFIG_VALUE_0": "*",
-            **self.config.env,
-        }
-
-    def _host_config(self) -> dict[str, Any]:
-        from docker.types import LogConfig
-
-        cfg = self.config
         assert self._snapshot_root is not None
-        binds = {
-            str(self.host_workspace): {"bind": self.workdir, "mode": "rw"},
-            str(self._snapshot_root): {"bind": SNAPSHOTS, "mode": "rw"},
-            str(RUNNER_HOST): {"bind": RUNNER, "mode": "ro"},
-        }
-        common = worktree_git_dir(self.host_workspace) if cfg.mount_git else None
-        if common is not None:
-            # read-only: a command must not rewrite the user's refs or plant hooks
-            binds[str(common)] = {"bind": str(common), "mode": "ro"}
-        return {
-            "binds": binds,
-            "network_mode": cfg.network,
-            "mem_limit": cfg.memory,
-            "memswap_limit": cfg.memory,
-            "nano_cpus": int(min(cfg.cpus, os.cpu_count() or 1) * 1e9),
-            "pids_limit": cfg.pids_limit,
-            "read_only": cfg.read_only_root,
-            "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={cfg.tmp_size}"},
-            "init": True,  # reaps the orphans of commands
-            "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"],
-            # output goes through the attach stream; a log would only fill the disk
-            "log_config": LogConfig(type=LogConfig.types.NONE),
-        }
+        spec = ContainerSpec(
+            image=self.image,
+            name=self.container_name,
+            user=self.user,
+            config=self.config,
+            session_id=self.session_id,
+            role=self.role,
+            workspace=self.host_workspace,
+            snapshot_root=self._snapshot_root,
+            owns_snapshots=self._shared_snapshot_root is None,
+        )
+        return create_container(self._client, spec)
 
     async def _discard_container(self) -> None:
         if self.container_id is not None and self._client is not None:
@@ -343,18 +286,7 @@ class DockerSandbox:
         return self._death
 
     def _inspect_death(self) -> str:
-        name = self.container_name
-        for _ in range(20):  # the engine records the exit a moment after the stream ends
-            try:
-                state = self._client.api.inspect_container(self.container_id)["State"]
-            except Exception as exc:
-                if is_not_found(exc):
-                    return f"container {name} was removed"
-                return f"container {name} cannot be inspected: {brief(exc)}"
-            if not state.get("Running"):
-                return _describe_exit(name, state, self.config.memory)
-            time.sleep(0.05)
-        return f"lost the connection to container {name}"
+        return inspect_death(self._client, self.container_id, self.container_name, self.config.memory)
 
     # -- snapshots ----------------------------------------------------------------------
 
@@ -419,75 +351,3 @@ async def _wait(running: Command, timeout_s: float | None) -> int | None:
     except BaseException:
         await asyncio.shield(running.kill(grace_s=_KILL_GRACE_S))
         raise
-
-
-def _describe_exit(name: str, state: Mapping[str, Any], memory: str) -> str:
-    if state.get("OOMKilled"):
-        return f"container {name} ran out of memory (limit {memory}) and was killed"
-    code = state.get("ExitCode")
-    how = ", killed" if code == 137 else ""
-    error = f": {state['Error']}" if state.get("Error") else ""
-    return f"container {name} stopped (exit code {code}{how}){error}"
-
-
-def resolve_user(configured: str | None) -> tuple[str, tuple[int, int] | None]:
-    """The container's "uid:gid", and the owner that host-written files must get.
-
-    Under a non-root user the container runs as that user, so files stay theirs. Under
-    root it runs as ``UNPRIVILEGED``, and the workspace is handed over to that uid.
-    """
-    host_uid = os.getuid()
-    if configured:
-        uid_text, _, gid_text = configured.partition(":")
-        uid, gid = int(uid_text), int(gid_text or uid_text)
-    elif host_uid != 0:
-        return f"{host_uid}:{os.getgid()}", None
-    else:
-        uid, gid = UNPRIVILEGED
-    owner = (uid, gid) if host_uid == 0 and uid != 0 else None
-    return f"{uid}:{gid}", owner
-
-
-def hand_over(root: Path, owner: tuple[int, int]) -> None:
-    """``chown -R`` that touches only what is not owned right already. Blocks."""
-    def own(path: str) -> None:
-        st = os.lstat(path)
-        if (st.st_uid, st.st_gid) != owner:
-            os.lchown(path, *owner)
-
-    own(str(root))
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in (*dirnames, *filenames):
-            own(os.path.join(dirpath, name))
-
-
-def worktree_git_dir(workspace: Path) -> Path | None:
-    """The repository's git directory when ``workspace`` is a linked worktree, else None.
-
-    A worktree's ``.git`` is a file naming ``<repo>/.git/worktrees/<name>``, whose
-    ``commondir`` leads back to ``<repo>/.git``; that one folder holds both.
-    """
-    dotgit = workspace / ".git"
-    if not dotgit.is_file():
-        return None
-    text = dotgit.read_text(errors="replace").strip()
-    if not text.startswith("gitdir:"):
-        return None
-    gitdir = (workspace / text.removeprefix("gitdir:").strip()).resolve()
-    commondir = gitdir / "commondir"
-    if not commondir.is_file():
-        return gitdir if gitdir.is_dir() else None
-    return (gitdir / commondir.read_text().strip()).resolve()
-
-
-def _snapshot_root_beside(workspace: Path) -> Path:
-    # beside the workspace: the same filesystem, so copies can be reflinks
-    try:
-        return Path(tempfile.mkdtemp(prefix=".snapshots-", dir=workspace.parent))
-    except OSError:
-        return Path(tempfile.mkdtemp(prefix="asyncfc-snapshots-"))
-
-
-def _container_name(session_id: str) -> str:
-    safe = re.sub(r"[^a-zA-Z0-9_.-]+", "-", session_id).strip("-.")[:32] or "session"
-    return f"asyncfc-{safe}-{uuid.uuid4().hex[:6]}"

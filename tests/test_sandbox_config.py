@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from asyncfc_agent.sandboxes.base import Sandbox, SandboxError
 from asyncfc_agent.sandboxes.config import SandboxConfig, SandboxConfigError, size_in_bytes
-from asyncfc_agent.sandboxes.docker import UNPRIVILEGED, DockerSandbox, resolve_user
+from asyncfc_agent.sandboxes.docker import DockerSandbox
+from asyncfc_agent.sandboxes.docker_host import UNPRIVILEGED, resolve_user
 from asyncfc_agent.sandboxes.engine import EngineUnreachable
 from asyncfc_agent.sandboxes.factory import future_sandbox, make_sandbox, revive
 from asyncfc_agent.sandboxes.local import LocalSandbox
@@ -106,11 +107,11 @@ async def test_local_sandbox_passes_through_the_future_helpers(tmp_path: Path) -
 
 
 def test_death_reasons_read_as_one_line() -> None:
-    from asyncfc_agent.sandboxes.docker import _describe_exit
+    from asyncfc_agent.sandboxes.docker_exit import describe_exit
 
-    oom = _describe_exit("box", {"OOMKilled": True, "ExitCode": 137}, "2g")
+    oom = describe_exit("box", {"OOMKilled": True, "ExitCode": 137}, "2g")
     assert oom == "container box ran out of memory (limit 2g) and was killed"
-    killed = _describe_exit("box", {"ExitCode": 137, "Error": ""}, "2g")
+    killed = describe_exit("box", {"ExitCode": 137, "Error": ""}, "2g")
     assert killed == "container box stopped (exit code 137, killed)"
-    failed = _describe_exit("box", {"ExitCode": 1, "Error": "mount failed"}, "2g")
+    failed = describe_exit("box", {"ExitCode": 1, "Error": "mount failed"}, "2g")
     assert failed == "container box stopped (exit code 1): mount failed"

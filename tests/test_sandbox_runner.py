@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asyncfc_agent.sandboxes.docker import RUNNER_HOST
+from asyncfc_agent.sandboxes.docker_spec import RUNNER_HOST
 
 
 class Runner:

@@ -1,0 +1,53 @@
+"""The host's side of a Docker sandbox: who owns the workspace, where snapshots live.
+
+Under root, commands run as an unprivileged uid that has no account on a typical host,
+and the workspace is handed over to it; otherwise they run as the invoking user.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+#: uid:gid of commands when the agent runs as root: no account on a typical host.
+UNPRIVILEGED = (10001, 10001)
+
+
+def resolve_user(configured: str | None) -> tuple[str, tuple[int, int] | None]:
+    """The container's "uid:gid", and the owner that host-written files must get.
+
+    Under a non-root user the container runs as that user, so files stay theirs. Under
+    root it runs as ``UNPRIVILEGED``, and the workspace is handed over to that uid.
+    """
+    host_uid = os.getuid()
+    if configured:
+        uid_text, _, gid_text = configured.partition(":")
+        uid, gid = int(uid_text), int(gid_text or uid_text)
+    elif host_uid != 0:
+        return f"{host_uid}:{os.getgid()}", None
+    else:
+        uid, gid = UNPRIVILEGED
+    owner = (uid, gid) if host_uid == 0 and uid != 0 else None
+    return f"{uid}:{gid}", owner
+
+
+def hand_over(root: Path, owner: tuple[int, int]) -> None:
+    """``chown -R`` that touches only what is not owned right already. Blocks."""
+    def own(path: str) -> None:
+        st = os.lstat(path)
+        if (st.st_uid, st.st_gid) != owner:
+            os.lchown(path, *owner)
+
+    own(str(root))
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in (*dirnames, *filenames):
+            own(os.path.join(dirpath, name))
+
+
+def snapshot_root_beside(workspace: Path) -> Path:
+    """A new folder for snapshots; beside the workspace, so copies can be reflinks."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=".snapshots-", dir=workspace.parent))
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="asyncfc-snapshots-"))

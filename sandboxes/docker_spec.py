@@ -1,0 +1,131 @@
+"""What a sandbox container is made of: its command, environment, mounts and limits.
+
+Every default is the locked-down one (see ``SandboxConfig``): no network, a non-root
+user, memory, CPU and pids limits, a read-only root filesystem with the workspace, the
+snapshots and a tmpfs /tmp writable, no host environment, no Docker socket, no
+capabilities.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import SandboxConfig
+from .containers import owner_labels
+
+#: Where snapshots appear in the container.
+SNAPSHOTS = "/snapshots"
+#: Where the runner script is mounted (read-only) in the container.
+RUNNER = "/opt/asyncfc-agent/runner.py"
+RUNNER_HOST = Path(__file__).with_name("runner.py")
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One container to create."""
+
+    image: str
+    name: str
+    user: str
+    config: SandboxConfig
+    session_id: str
+    role: str
+    workspace: Path
+    snapshot_root: Path
+    #: Whether the snapshots folder is this container's own (``prune`` deletes it with it).
+    owns_snapshots: bool
+
+
+def create_container(client: Any, spec: ContainerSpec) -> str:
+    """Create (not start) the container; its id. Blocks."""
+    api = client.api
+    config = api.create_container_config(
+        spec.image,
+        command=["python3", "-I", "-S", "-B", "-u", RUNNER],
+        user=spec.user,
+        working_dir=spec.config.workdir,
+        environment=environment(spec.config),
+        labels=owner_labels(
+            spec.session_id,
+            role=spec.role,
+            workspace=spec.workspace,
+            snapshots=spec.snapshot_root if spec.owns_snapshots else None,
+        ),
+        stdin_open=True,  # with attach: StdinOnce, so the runner hears its owner hang up
+        host_config=api.create_host_config(**host_config(spec)),
+    )
+    created = api.create_container_from_config(config, spec.name)
+    return str(created["Id"])
+
+
+def environment(config: SandboxConfig) -> dict[str, str]:
+    # the image's own ENV (PATH, ...) applies underneath; nothing comes from the host
+    return {
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # the mounted git directory belongs to another uid; git refuses it otherwise
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "safe.directory",
+        "GIT_CONFIG_VALUE_0": "*",
+        **config.env,
+    }
+
+
+def host_config(spec: ContainerSpec) -> dict[str, Any]:
+    from docker.types import LogConfig
+
+    cfg = spec.config
+    binds = {
+        str(spec.workspace): {"bind": cfg.workdir, "mode": "rw"},
+        str(spec.snapshot_root): {"bind": SNAPSHOTS, "mode": "rw"},
+        str(RUNNER_HOST): {"bind": RUNNER, "mode": "ro"},
+    }
+    common = worktree_git_dir(spec.workspace) if cfg.mount_git else None
+    if common is not None:
+        # read-only: a command must not rewrite the user's refs or plant hooks
+        binds[str(common)] = {"bind": str(common), "mode": "ro"}
+    return {
+        "binds": binds,
+        "network_mode": cfg.network,
+        "mem_limit": cfg.memory,
+        "memswap_limit": cfg.memory,
+        "nano_cpus": int(min(cfg.cpus, os.cpu_count() or 1) * 1e9),
+        "pids_limit": cfg.pids_limit,
+        "read_only": cfg.read_only_root,
+        "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={cfg.tmp_size}"},
+        "init": True,  # reaps the orphans of commands
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        # output goes through the attach stream; a log would only fill the disk
+        "log_config": LogConfig(type=LogConfig.types.NONE),
+    }
+
+
+def worktree_git_dir(workspace: Path) -> Path | None:
+    """The repository's git directory when ``workspace`` is a linked worktree, else None.
+
+    A worktree's ``.git`` is a file naming ``<repo>/.git/worktrees/<name>``, whose
+    ``commondir`` leads back to ``<repo>/.git``; that one folder holds both.
+    """
+    dotgit = workspace / ".git"
+    if not dotgit.is_file():
+        return None
+    text = dotgit.read_text(errors="replace").strip()
+    if not text.startswith("gitdir:"):
+        return None
+    gitdir = (workspace / text.removeprefix("gitdir:").strip()).resolve()
+    commondir = gitdir / "commondir"
+    if not commondir.is_file():
+        return gitdir if gitdir.is_dir() else None
+    return (gitdir / commondir.read_text().strip()).resolve()
+
+
+def container_name(session_id: str) -> str:
+    safe = re.sub(r"[^a-zA-Z0-9_.-]+", "-", session_id).strip("-.")[:32] or "session"
+    return f"asyncfc-{safe}-{uuid.uuid4().hex[:6]}"
