@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,46 @@ def wait_for_event(proc: subprocess.Popen[str], trajectory: Path, kind: str, tim
             proc.communicate()
             raise AssertionError(f"no {kind} event in {trajectory} (exit {proc.returncode})")
         time.sleep(0.1)
+
+
+def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after a generous deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs; a zombie has ended (only its entry is left)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def group_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[2])
+
+
+def group_members(pgid: int) -> list[int]:
+    """The living processes of process group ``pgid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+                found.append(int(entry.name))
+    return found
+
+
+def read_pids(pidfile: Path, timeout_s: float = 60) -> list[int]:
+    """The pids a command wrote to ``pidfile`` (whitespace-separated, in one write or a rename)."""
+    wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), f"{pidfile} to be written",
+               timeout_s)
+    return [int(p) for p in pidfile.read_text().split()]

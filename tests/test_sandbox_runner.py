@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 from asyncfc_agent.sandboxes.docker_spec import RUNNER_HOST
+from support import alive, read_pids, wait_until
 
 
 class Runner:
@@ -59,31 +59,6 @@ def runner() -> Iterator[Runner]:
         stream.close()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-
-
-def _read_pid(pidfile: Path) -> int:
-    deadline = time.monotonic() + 3
-    while not pidfile.exists() or not pidfile.read_text().strip():
-        assert time.monotonic() < deadline, f"{pidfile} was not written"
-        time.sleep(0.01)
-    return int(pidfile.read_text())
-
-
-def _wait_gone(pid: int, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_ready_names_the_shell(runner: Runner) -> None:
     assert runner.ready["ev"] == "ready"
     assert runner.ready["shell"] in ("/bin/bash", "/bin/sh")
@@ -107,11 +82,12 @@ def test_spawn_failure_is_an_error_event(runner: Runner) -> None:
 def test_kill_reaches_the_whole_tree(runner: Runner, tmp_path: Path) -> None:
     pidfile = tmp_path / "bg.pid"
     runner.send(op="exec", id=2, argv=["sh", "-c", f"sleep 300 & echo $! > {pidfile}; wait"])
-    background = _read_pid(pidfile)
+    (background,) = read_pids(pidfile)
+    assert alive(background)
     runner.send(op="kill", id=2, grace=0.2)
     _, code = runner.until_exit(2)
     assert code < 0  # ended by a signal
-    assert _wait_gone(background), "the background sleep survived the kill"
+    wait_until(lambda: not alive(background), "the background sleep to end")
 
 
 def test_sigterm_ignored_gets_sigkill_after_grace(runner: Runner) -> None:
@@ -127,8 +103,9 @@ def test_sigterm_ignored_gets_sigkill_after_grace(runner: Runner) -> None:
 def test_end_of_stdin_kills_everything(runner: Runner, tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     runner.send(op="exec", id=4, argv=["sh", "-c", f"echo $$ > {pidfile}; exec sleep 300"])
-    child = _read_pid(pidfile)
+    (child,) = read_pids(pidfile)
+    assert alive(child)
     assert runner.proc.stdin is not None
     runner.proc.stdin.close()
-    assert runner.proc.wait(timeout=5) == 0
-    assert _wait_gone(child)
+    assert runner.proc.wait(timeout=60) == 0
+    wait_until(lambda: not alive(child), "the child to end")

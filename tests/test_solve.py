@@ -15,12 +15,17 @@ from support import (
     BUGGY,
     FIX_SCRIPT,
     TESTS,
+    alive,
     git,
+    group_members,
+    group_of,
     make_repo,
+    read_pids,
     run_solve,
     solve_cmd,
     tree_state,
     wait_for_event,
+    wait_until,
     write_script,
 )
 
@@ -187,12 +192,15 @@ def _ignore_sigint() -> None:
 def test_ctrl_c_stops_everything_and_keeps_the_record(
     repo: Path, tmp_path: Path, home: Path, stop: str,
 ) -> None:
-    marker = tmp_path / "survivor"
+    pidfile = tmp_path / "pids"
     (repo / "test_slow.py").write_text(
-        "import subprocess, time\n\n"
+        "import os, subprocess, time\n\n"
         "def test_slow():\n"
-        f"    subprocess.Popen(['sh', '-c', 'sleep 3; touch {marker}'])\n"
-        "    time.sleep(60)\n"
+        "    child = subprocess.Popen(['sleep', '300'])\n"
+        f"    with open({str(pidfile)!r} + '.tmp', 'w') as f:\n"
+        "        f.write(f'{os.getpid()} {child.pid}')\n"
+        f"    os.rename({str(pidfile)!r} + '.tmp', {str(pidfile)!r})\n"
+        "    time.sleep(300)\n"
     )
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "slow")
@@ -207,14 +215,20 @@ def test_ctrl_c_stops_everything_and_keeps_the_record(
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_ignore_sigint if background else None)
     trajectory = out / "trajectory.jsonl"
-    wait_for_event(proc, trajectory, "future_started")
-    time.sleep(1.0)
+    try:
+        wait_for_event(proc, trajectory, "future_started")
+        test_run, child = read_pids(pidfile)
+    except BaseException:
+        proc.kill()
+        raise
+    group = group_of(test_run)
+    # the test run and its child run, in a process group of their own (not the agent's)
+    assert alive(test_run) and alive(child) and group_of(child) == group != os.getpgid(proc.pid)
     proc.send_signal(signal.SIGTERM if background else signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=30)
+    stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stdout + stderr
     assert "interrupted" in stderr
-    time.sleep(2.5)
-    assert not marker.exists(), "a process of the test run survived Ctrl-C"
+    wait_until(lambda: not group_members(group), "the test run's process group to end", 30)
     events = [json.loads(line) for line in trajectory.read_text().splitlines()]
     assert events[-1]["kind"] == "run_finished" and events[-1]["exit_reason"] == "interrupted"
     f1 = [e for e in events if e["kind"] == "future_resolved"]
