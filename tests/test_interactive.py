@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from asyncfc_agent.agent import interactive
+from asyncfc_agent.agent import interactive, resume
 from asyncfc_agent.agent.config import RunConfig
 from asyncfc_agent.agent.events import Event
 from asyncfc_agent.agent.futures import FutureState
@@ -99,7 +99,7 @@ Start = Callable[..., Any]
 def start(tmp_path: Path, repo: Path, home: Path) -> Start:
     @asynccontextmanager
     async def make(turns: list[dict[str, Any]], *, profile: dict[str, float] | None = None,
-                   saved: interactive.Saved | None = None) -> AsyncIterator[Driver]:
+                   saved: resume.Saved | None = None) -> AsyncIterator[Driver]:
         script = tmp_path / f"script-{uuid.uuid4().hex[:6]}.yaml"
         script.write_text(yaml.safe_dump({"profile": profile or FAST, "turns": turns}))
         cfg = RunConfig()
@@ -107,7 +107,7 @@ def start(tmp_path: Path, repo: Path, home: Path) -> Start:
         cfg.sandbox.kind = "local"
         events: list[Event] = []
         reports: list[TurnReport] = []
-        session = interactive.new_session(repo, cfg, saved=saved, subscribers=[events.append])
+        session = resume.new_session(repo, cfg, saved=saved, subscribers=[events.append])
         inter = Interactive(session, saved=saved, on_turn_end=reports.append)
         try:
             await inter.open()
@@ -276,7 +276,7 @@ async def test_resume_continues_the_conversation_on_the_same_branch(
     state = json.loads((first_run / "session.json").read_text())
     assert state["closed"] is True and state["branch"] == branch
 
-    saved = interactive.load_last(repo)
+    saved = resume.load_last(repo)
     assert saved.run_dir == first_run and saved.user_turns == 1 and saved.task == "fix add"
     async with start(turns, saved=saved) as d:
         area = d.inter.area
@@ -292,20 +292,20 @@ async def test_resume_continues_the_conversation_on_the_same_branch(
         assert list(d.inter.executor.futures) == ["f2"]
         second_run = d.inter.session.out_dir
     assert second_run != first_run
-    assert interactive.load_last(repo).run_dir == second_run
+    assert resume.load_last(repo).run_dir == second_run
 
 
 #: A process that opens a session, makes a checkpoint and an uncommitted change, and dies.
 CRASH = """
 import asyncio, os, sys
 from pathlib import Path
-from asyncfc_agent.agent import interactive
+from asyncfc_agent.agent import interactive, resume
 from asyncfc_agent.agent.config import RunConfig
 
 async def main():
     cfg = RunConfig()
     cfg.model.model, cfg.sandbox.kind = sys.argv[2], "local"
-    inter = interactive.Interactive(interactive.new_session(Path(sys.argv[1]), cfg))
+    inter = interactive.Interactive(resume.new_session(Path(sys.argv[1]), cfg))
     await inter.open()
     inter.send("fix add")
     await inter.settle()
@@ -329,7 +329,7 @@ async def test_resume_after_a_crash_goes_on_in_the_worktree_left_behind(
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", CRASH, str(repo),
                                                 f"scripted/{script}")
     assert await proc.wait() == 3
-    saved = interactive.load_last(repo)
+    saved = resume.load_last(repo)
     assert not saved.closed and saved.worktree is not None and saved.worktree.is_dir()
 
     with pytest.raises(WorkAreaError, match="still open in process"):
@@ -348,14 +348,14 @@ async def test_resume_after_a_crash_goes_on_in_the_worktree_left_behind(
 
 
 async def test_a_session_never_spoken_to_keeps_the_last_one(start: Start, repo: Path) -> None:
-    with pytest.raises(interactive.ResumeError, match="no earlier session"):
-        interactive.load_last(repo)
+    with pytest.raises(resume.ResumeError, match="no earlier session"):
+        resume.load_last(repo)
     async with start([{"text": "hi"}]) as d:
         await d.say("hello")
         spoken = d.inter.session.out_dir
     async with start([{"text": "hi"}]):
         pass
-    assert interactive.load_last(repo).run_dir == spoken
+    assert resume.load_last(repo).run_dir == spoken
 
 
 async def test_mode_and_model_switches(start: Start, tmp_path: Path) -> None:

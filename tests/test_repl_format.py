@@ -10,7 +10,7 @@ from asyncfc_agent.agent.config import RunConfig
 from asyncfc_agent.agent.events import TextDelta
 from asyncfc_agent.agent.futures import Future, FutureState
 from asyncfc_agent.agent.interactive import Interruption, TurnReport
-from asyncfc_agent.cli import repl
+from asyncfc_agent.cli import repl, repl_format
 from asyncfc_agent.tools.base import Effects
 
 
@@ -24,7 +24,7 @@ def future(fid: str, state: FutureState, started: float, ended: float | None, *,
 
 
 def test_futures_table_aligns_state_time_and_whether_the_model_saw_it() -> None:
-    rows = repl.futures_table([
+    rows = repl_format.futures_table([
         future("f1", FutureState.RESOLVED, 1.0, 3.5, delivered=True),
         future("f12", FutureState.RUNNING, 2.0, None),
     ], now=10.0)
@@ -36,18 +36,18 @@ def test_futures_table_aligns_state_time_and_whether_the_model_saw_it() -> None:
 
 
 def test_turn_lines() -> None:
-    assert repl.describe_turn(TurnReport(3, "submitted", "ok")) == "-- turn 3 done"
+    assert repl_format.describe_turn(TurnReport(3, "submitted", "ok")) == "-- turn 3 done"
     done = TurnReport(2, "submitted", "ok", checkpoint="0123456789abcdef", running=["f4"])
-    assert repl.describe_turn(done) == (
+    assert repl_format.describe_turn(done) == (
         "-- turn 2 done · checkpoint 0123456 · f4 still running: its result goes to the model "
         "with your next message")
-    assert repl.describe_turn(TurnReport(1, "cancelled")) == "-- turn 1 cancelled"
-    assert repl.describe_turn(TurnReport(1, "max_turns", "reached the limit of 60 turns")) == (
+    assert repl_format.describe_turn(TurnReport(1, "cancelled")) == "-- turn 1 cancelled"
+    assert repl_format.describe_turn(TurnReport(1, "max_turns", "reached the limit of 60 turns")) == (
         "-- turn 1 stopped: reached the limit of 60 turns")
-    assert repl.describe_turn(TurnReport(1, "model_error", "m: boom")) == "-- turn 1 failed: m: boom"
-    assert repl.describe_interruption(Interruption(True, ["f1", "f2"], 1)) == (
+    assert repl_format.describe_turn(TurnReport(1, "model_error", "m: boom")) == "-- turn 1 failed: m: boom"
+    assert repl_format.describe_interruption(Interruption(True, ["f1", "f2"], 1)) == (
         "stopped the turn; cancelled f1, f2; dropped 1 queued message(s)")
-    assert repl.describe_interruption(Interruption(False, [], 0)) == "nothing to stop"
+    assert repl_format.describe_interruption(Interruption(False, [], 0)) == "nothing to stop"
 
 
 def test_recap_keeps_the_last_exchanges_in_one_line_each() -> None:
@@ -59,18 +59,18 @@ def test_recap_keeps_the_last_exchanges_in_one_line_each() -> None:
             {"role": "tool", "tool_call_id": "x", "content": "result"},
             {"role": "assistant", "content": f"answer {i}"},
         ]
-    assert repl.recap(messages, exchanges=2) == [
+    assert repl_format.recap(messages, exchanges=2) == [
         ("you", "question 2 in two lines"), ("agent", "answer 2"),
         ("you", "question 3 in two lines"), ("agent", "answer 3"),
     ]
     long = [{"role": "user", "content": "x" * 150}]
-    assert repl.recap(long) == [("you", "x" * 97 + "...")]
+    assert repl_format.recap(long) == [("you", "x" * 97 + "...")]
 
 
 def test_tail_and_diff_styles() -> None:
-    assert repl.tail("a\nb\nc\n", 5) == "a\nb\nc"
-    assert repl.tail("a\nb\nc", 2) == "(1 earlier lines not shown)\nb\nc"
-    styles = [repl.diff_style(line) for line in ("+++ b/x", "+new", "-old", "@@ -1 +1 @@", " same")]
+    assert repl_format.tail("a\nb\nc\n", 5) == "a\nb\nc"
+    assert repl_format.tail("a\nb\nc", 2) == "(1 earlier lines not shown)\nb\nc"
+    styles = [repl_format.diff_style(line) for line in ("+++ b/x", "+new", "-old", "@@ -1 +1 @@", " same")]
     assert styles == ["bold", "class:added", "class:removed", "class:hunk", ""]
 
 
@@ -79,7 +79,7 @@ def printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[repl.Repl,
     monkeypatch.setenv("ASYNCFC_HOME", str(tmp_path / "home"))
     shown: list[str] = []
     ui = repl.Repl(tmp_path, RunConfig(), None)
-    monkeypatch.setattr(ui, "say", lambda text, style="": shown.append(text))
+    monkeypatch.setattr(ui.screen, "say", lambda text, style="": shown.append(text))
     return ui, shown
 
 
@@ -88,13 +88,13 @@ def test_streamed_text_is_printed_by_lines_and_long_lines_are_wrapped(
 ) -> None:
     ui, shown = printed
     for chunk in ("Reading the ", "parser.\nThen the", " tests"):
-        ui.on_event(TextDelta(1, chunk))
-    assert shown == ["Reading the parser."] and ui.partial == "Then the tests"
-    ui.flush_text()
-    ui.stream("word " * 30)  # 150 characters on an 80-column screen
+        ui.screen.on_event(TextDelta(1, chunk))
+    assert shown == ["Reading the parser."] and ui.screen.partial == "Then the tests"
+    ui.screen.flush_text()
+    ui.screen.stream("word " * 30)  # 150 characters on an 80-column screen
     assert shown[1] == "Then the tests"
     assert shown[2] == ("word " * 15).strip() and len(shown[2]) <= 78
-    assert ui.partial.startswith("word")
+    assert ui.screen.partial.startswith("word")
 
 
 async def test_unknown_commands_list_the_right_ones(printed: tuple[repl.Repl, list[str]]) -> None:

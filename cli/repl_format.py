@@ -1,0 +1,111 @@
+"""What the REPL prints: styles, turn lines, the futures table, the recap of a resumed
+session. Plain functions of data, tested without a terminal."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..agent.futures import Future
+    from ..agent.interactive import Interruption, TurnReport
+
+STYLES = {
+    "dim": "#888888",
+    "future": "ansicyan",
+    "ok": "ansigreen",
+    "bad": "ansired",
+    "note": "ansiyellow",
+    "added": "ansigreen",
+    "removed": "ansired",
+    "hunk": "ansicyan",
+}
+
+
+@functools.cache
+def styles() -> Any:
+    from prompt_toolkit.styles import Style
+
+    return Style.from_dict(STYLES)
+
+
+def describe_interruption(stop: Interruption) -> str:
+    parts = ["stopped the turn"] if stop.turn else []
+    if stop.futures:
+        parts.append(f"cancelled {', '.join(stop.futures)}")
+    if stop.dropped:
+        parts.append(f"dropped {stop.dropped} queued message(s)")
+    return "; ".join(parts) or "nothing to stop"
+
+
+def describe_turn(report: TurnReport) -> str:
+    """The line that closes a turn (an empty answer would otherwise leave no trace)."""
+    if report.reason == "cancelled":
+        return f"-- turn {report.number} cancelled"
+    if report.reason in ("error", "model_error"):
+        return f"-- turn {report.number} failed: {report.detail}"
+    if report.reason != "submitted":
+        return f"-- turn {report.number} stopped: {report.detail}"
+    parts = [f"-- turn {report.number} done"]
+    if report.checkpoint:
+        parts.append(f"checkpoint {report.checkpoint[:7]}")
+    if report.running:
+        parts.append(f"{', '.join(report.running)} still running: its result goes to the "
+                     "model with your next message")
+    return " · ".join(parts)
+
+
+def event_style(data: dict[str, Any]) -> str:
+    kind = data["kind"]
+    if kind == "future_resolved":
+        ok = data["status"] == "resolved" and data["exit_code"] in (0, None)
+        return "class:ok" if ok else "class:bad"
+    if kind == "notice":
+        return "class:bad" if data["level"] == "error" else "class:note"
+    if kind == "call_closed":
+        return "class:bad"
+    return "class:future"
+
+
+def futures_table(futures: list[Future], now: float) -> list[str]:
+    from .plain import short_args
+
+    rows = [("id", "tool", "state", "time", "model", "call")]
+    for f in futures:
+        rows.append((f.id, f.tool, f.state.value, f"{f.duration_s(now):.1f} s",
+                     "seen" if f.delivered else "-", short_args(f.args, 50)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)) + "  " + r[5]
+            for r in rows]
+
+
+def diff_style(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return "bold"
+    if line.startswith("+"):
+        return "class:added"
+    if line.startswith("-"):
+        return "class:removed"
+    return "class:hunk" if line.startswith("@@") else ""
+
+
+def tail(text: str, lines: int) -> str:
+    parts = text.rstrip("\n").split("\n")
+    if len(parts) <= lines:
+        return "\n".join(parts)
+    return f"({len(parts) - lines} earlier lines not shown)\n" + "\n".join(parts[-lines:])
+
+
+def recap(messages: list[dict[str, Any]], exchanges: int = 3) -> list[tuple[str, str]]:
+    """The last user messages and answers of a conversation, one short line each."""
+    lines: list[tuple[str, str]] = []
+    for m in messages:
+        text = m.get("content")
+        if m.get("role") not in ("user", "assistant") or not isinstance(text, str) or not text.strip():
+            continue
+        short = " ".join(text.split())
+        lines.append(("you" if m["role"] == "user" else "agent",
+                      short if len(short) <= 100 else short[:97] + "..."))
+    # the last ``exchanges`` messages of the user, and what followed each
+    starts = [i for i, (role, _t) in enumerate(lines) if role == "you"]
+    return lines[starts[-exchanges]:] if len(starts) >= exchanges else lines
