@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -188,25 +187,19 @@ def _git(cwd: Path, *args: str, check: bool = True) -> str:
 
 def task_config(task: Task, repo: Path, out: Path) -> RunConfig:
     """The task's RunConfig, made exactly as ``solve`` makes one from its options."""
-    import typer
-
-    from ..cli.solve import ModeOpt, SandboxOpt, build_config
+    from ..agent.assemble import assemble
+    from ..agent.config import ConfigError
 
     s = task.settings
-    errors = io.StringIO()
     try:
-        with contextlib.redirect_stderr(errors):
-            cfg = build_config(
-                repo, config_file=Path(s.config_file) if s.config_file else None,
-                model=s.model, api_base=s.api_base,
-                mode=ModeOpt(s.mode) if s.mode else None,
-                sandbox=SandboxOpt(s.sandbox) if s.sandbox else None,
-                out=out, max_turns=s.max_turns, max_cost_usd=s.max_cost, timeout_s=s.timeout,
-                verify=s.verify or None,
-            )
-    except typer.Exit:
-        message = errors.getvalue().strip().removeprefix("error: ")
-        raise SetupError("config_error", message or "invalid configuration") from None
+        cfg = assemble(
+            repo, config_file=Path(s.config_file) if s.config_file else None,
+            model=s.model, api_base=s.api_base, mode=s.mode or None, sandbox=s.sandbox or None,
+            out=out, max_turns=s.max_turns, max_cost_usd=s.max_cost, timeout_s=s.timeout,
+            verify=s.verify or None,
+        )
+    except (ConfigError, ValueError) as exc:
+        raise SetupError("config_error", str(exc) or "invalid configuration") from None
     from ..agent.workarea import slugify
 
     # Tasks of one repository run side by side: each needs a branch name of its own.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 
@@ -63,60 +63,24 @@ def read_issue(issue: str) -> str:
 def build_config(
     repo: Path,
     *,
-    config_file: Path | None = None,
-    model: str | None = None,
-    api_base: str | None = None,
     mode: ModeOpt | None = None,
     sandbox: SandboxOpt | None = None,
-    out: Path | None = None,
-    **overrides: Any,
+    **options: Any,
 ) -> RunConfig:
-    from ..agent.config import ConfigError, load_config
-    from ..agent.loop import Mode
+    """The run's configuration (see ``agent.assemble``); a bad one exits with usage."""
+    from ..agent.assemble import assemble
+    from ..agent.config import ConfigError
 
     try:
-        cfg = load_config(repo, config_file)
+        return assemble(
+            repo, mode=mode.value if mode else None, sandbox=sandbox.value if sandbox else None,
+            **options,
+        )
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
-    if model:
-        cfg.model.model = model
-    if api_base:
-        cfg.model.api_base = api_base
-    if mode is not None:
-        cfg.agent.mode = Mode(mode.value)
-    if sandbox is not None:
-        cfg.sandbox.kind = sandbox.value
-    if out is not None:
-        cfg.out_dir = out.resolve()
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key in ("max_turns", "max_cost_usd"):
-            setattr(cfg.agent, key, value)
-        else:
-            setattr(cfg, key, value)
-    if not cfg.model.model:
-        fail(
-            "no model: give --model (any litellm model string, e.g. openai/gpt-4.1), set "
-            "ASYNCFC_MODEL, or put model = \"...\" in asyncfc.toml or "
-            "~/.config/asyncfc-agent/config.toml; `asyncfc-agent demo` needs none",
-            EXIT_USAGE,
-        )
-    if cfg.model.scripted:
-        script = Path(cfg.model.model.removeprefix("scripted/")).expanduser()
-        if not script.is_file():
-            fail(f"script {script} does not exist (model {cfg.model.model})", EXIT_USAGE)
-        from ..agent.script import ScriptError, load_script
-
-        try:
-            load_script(script)
-        except ScriptError as exc:
-            fail(str(exc), EXIT_USAGE)
-        cfg.model.model = f"scripted/{script.resolve()}"
-    return cfg
 
 
-def fail(message: str, code: int) -> Any:
+def fail(message: str, code: int) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
