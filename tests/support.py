@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -89,6 +90,15 @@ def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 60
         time.sleep(0.02)
 
 
+async def until(condition: Callable[[], object], what: str, timeout_s: float = 60) -> None:
+    """``wait_until`` for a test on the event loop: the loop runs while it polls."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
 def alive(pid: int) -> bool:
     """Whether process ``pid`` runs; a zombie has ended (only its entry is left)."""
     try:
@@ -116,8 +126,17 @@ def group_members(pgid: int) -> list[int]:
     return found
 
 
+def _pids(pidfile: Path) -> list[int]:
+    return [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+
+
 def read_pids(pidfile: Path, timeout_s: float = 60) -> list[int]:
     """The pids a command wrote to ``pidfile`` (whitespace-separated, in one write or a rename)."""
-    wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), f"{pidfile} to be written",
-               timeout_s)
-    return [int(p) for p in pidfile.read_text().split()]
+    wait_until(lambda: _pids(pidfile), f"{pidfile} to be written", timeout_s)
+    return _pids(pidfile)
+
+
+async def pids_written(pidfile: Path, timeout_s: float = 60) -> list[int]:
+    """``read_pids`` for a test on the event loop."""
+    await until(lambda: _pids(pidfile), f"{pidfile} to be written", timeout_s)
+    return _pids(pidfile)
