@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .plain import PlainLog
 from .repl_format import event_style, styles
+from .sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -26,11 +27,14 @@ class Screen:
         self.prompt: PromptSession[str] | None = None
 
     def say(self, text: str, style: str = "") -> None:
-        """A line above the prompt (prompt_toolkit redraws the prompt below it)."""
+        """A line above the prompt (prompt_toolkit redraws the prompt below it).
+
+        Output, the model's text and file names pass here: prompt_toolkit would write
+        their control characters (C1, CR, BEL) to the terminal as they are."""
         from prompt_toolkit import print_formatted_text
         from prompt_toolkit.formatted_text import FormattedText
 
-        print_formatted_text(FormattedText([(style, text)]), style=styles())
+        print_formatted_text(FormattedText([(style, sanitize(text))]), style=styles())
 
     def on_event(self, event: Event) -> None:
         from ..agent.events import TextDelta
@@ -77,7 +81,7 @@ class Screen:
         now = inter.session.bus.now()
         parts = []
         if inter.busy:
-            tail = self.partial[-60:]
+            tail = sanitize_line(self.partial[-60:])
             parts.append(f"turn {inter.user_turns}: " + (f"... {tail}" if tail else "working"))
         running = inter.running()
         if running:
