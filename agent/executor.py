@@ -21,7 +21,7 @@ from typing import Any, Self
 
 from pydantic import ValidationError
 
-from ..sandboxes.base import Sandbox, SandboxDied, SandboxError, Snapshot
+from ..sandboxes.base import Sandbox, SandboxDied, SandboxError, SandboxLimit, Snapshot
 from ..sandboxes.factory import future_sandbox
 from ..tools.base import WHOLE, Effects, Tool, ToolContext, ToolResult, ToolsConfig
 from ..tools.errors import ToolError
@@ -55,6 +55,9 @@ class ExecutorConfig:
     timeout_margin_s: float = 5.0
     #: Seconds between two output events of one future (output is batched).
     output_interval_s: float = 0.05
+    #: Characters of one future's output published as events (views, trajectory); past
+    #: it a note says so, and the result still has the output's head and tail.
+    output_event_limit: int = 1_000_000
 
 
 class CallRejected(Exception):
@@ -90,6 +93,7 @@ class Executor:
         self._changed = asyncio.Event()  # replaced by a fresh one at every change
         self._tg: asyncio.TaskGroup | None = None
         self._pending_output: dict[str, list[str]] = {}
+        self._published_output: dict[str, int] = {}  # characters, by future
         self._flush_handles: dict[str, asyncio.TimerHandle] = {}
         self._sandbox_lock = asyncio.Lock()
         self._closing = False
@@ -217,6 +221,8 @@ class Executor:
         except SandboxDied as exc:
             error = f"the sandbox died: {exc}"
             await self._replace_sandbox()
+        except SandboxLimit as exc:
+            error = str(exc)
         except SandboxError as exc:
             error = f"sandbox error: {exc}"
         except asyncio.CancelledError:
@@ -327,6 +333,18 @@ class Executor:
 
     def _on_output(self, future: Future, text: str) -> None:
         future.add_output(text, self.tools_config.output_limit)
+        published = self._published_output.get(future.id, 0)
+        limit = self.config.output_event_limit
+        if published >= limit:
+            return  # the note was sent
+        if published + len(text) >= limit:
+            text = text[: limit - published] + (
+                f"\n[... output of {future.id} past {limit} characters is not shown here ...]\n"
+            )
+            published = limit
+        else:
+            published += len(text)
+        self._published_output[future.id] = published
         self._pending_output.setdefault(future.id, []).append(text)
         if future.id not in self._flush_handles:
             loop = asyncio.get_running_loop()

@@ -31,6 +31,10 @@ class SandboxDied(SandboxError):
     """The sandbox stopped under a running command (container killed, OOM, ...)."""
 
 
+class SandboxLimit(SandboxError):
+    """A command was stopped for going past a limit of the sandbox (memory, disk)."""
+
+
 @dataclass(frozen=True)
 class ExecResult:
     exit_code: int | None  # None when the command did not finish (timed out)
@@ -109,6 +113,9 @@ def cap_output(text: str, limit: int) -> tuple[str, bool]:
         return text, False
     head = limit * 2 // 5
     tail = limit - head
-    dropped = len(text) - head - tail
-    note = f"\n[... {dropped} characters cut ...]\n"
-    return text[:head] + note + text[-tail:], True
+    return text[:head] + cut_note(len(text) - head - tail) + text[-tail:], True
+
+
+def cut_note(count: int) -> str:
+    """What stands where ``count`` characters of output were left out."""
+    return f"\n[... {count} characters cut ...]\n"

@@ -3,6 +3,11 @@
 docker-py gives the attach stream as a blocking socket, so one thread per channel reads
 it and hands events to the event loop, and one thread writes requests; the event loop
 itself never waits on the socket.
+
+What comes from the container is hostile data, whatever the runner means to send: a
+line longer than any the runner writes is dropped unread, and the reader stops reading
+while more than ``MAX_QUEUED`` bytes wait for the event loop, so memory stays bounded
+however fast and however much the container writes.
 """
 
 from __future__ import annotations
@@ -17,32 +22,15 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .base import OutputCallback, SandboxDied, SandboxError, cap_output
+from .base import SandboxDied, SandboxError
+from .output import OutputBuffer
 
 _STDOUT, _STDERR = 1, 2
 _LOST = "the connection to the container was lost"
-
-
-class OutputBuffer:
-    """A command's output: streamed to a callback, kept up to a bound."""
-
-    def __init__(self, limit: int, on_output: OutputCallback | None) -> None:
-        self._limit = limit
-        self._on_output = on_output
-        self._chunks: list[str] = []
-        self._size = 0
-
-    def feed(self, text: str) -> None:
-        if self._size < self._limit * 2:  # keep a bounded amount, cut at the end
-            self._chunks.append(text)
-            self._size += len(text)
-        if self._on_output is not None:
-            self._on_output(text)
-
-    def text(self) -> tuple[str, bool]:
-        """The output capped to the limit, and whether anything was cut."""
-        output, truncated = cap_output("".join(self._chunks), self._limit)
-        return output, truncated or self._size >= self._limit * 2
+#: Longest event line taken; the runner's are 64 KiB of output, escaped.
+MAX_LINE = 4 << 20
+#: Bytes read from the stream that may wait for the event loop at once.
+MAX_QUEUED = 8 << 20
 
 
 class Command:
@@ -51,6 +39,8 @@ class Command:
     def __init__(self, channel: Channel, command_id: int, output: OutputBuffer) -> None:
         self.id = command_id
         self.output = output
+        #: The container's memory limit killed something while it ran (and it died of it).
+        self.oom = False
         self._channel = channel
         self._exit: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -77,8 +67,11 @@ class Command:
                 self.output.feed(str(event.get("data", "")))
             except Exception as exc:  # the caller's callback failed: the caller hears of it
                 self._exit.set_exception(exc)
+        elif kind == "cut":
+            self.output.skip(_count(event.get("bytes")))
         elif kind == "exit":
-            self._exit.set_result(int(event.get("code", -1)))
+            self.oom = event.get("oom") is True
+            self._exit.set_result(_count(event.get("code", -1), low=-255))
         elif kind == "error":
             self._exit.set_exception(SandboxError(f"cannot run the command: {event.get('msg')}"))
 
@@ -100,6 +93,8 @@ class Channel:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-write")
         self._reader = threading.Thread(target=self._read_loop, name="sandbox-read", daemon=True)
         self._stderr = b""
+        self._queued = 0  # bytes handed to the event loop, not dispatched yet
+        self._room = threading.Condition()
         self.lost = False
         self._hung_up = False
         self.info: dict[str, Any] = {}
@@ -131,7 +126,10 @@ class Channel:
             raise SandboxDied(_LOST)
         command = Command(self, next(self._ids), output)
         self._commands[command.id] = command
-        request = {"op": "exec", "id": command.id, "argv": list(argv), "cwd": cwd, "env": dict(env)}
+        request = {
+            "op": "exec", "id": command.id, "argv": list(argv), "cwd": cwd, "env": dict(env),
+            "limit": output.stream_limit,
+        }
         try:
             await self.send(request)
         except BaseException:
@@ -159,31 +157,59 @@ class Channel:
             with contextlib.suppress(OSError):
                 end.close()
         self._writer.shutdown(wait=False)
+        with self._room:
+            self._room.notify_all()
         self._mark_lost("the sandbox was closed")
 
     def _read_loop(self) -> None:
         from docker.utils.socket import frames_iter
 
         pending = b""
+        skipping = False  # inside a line too long to take
         try:
             for stream, data in frames_iter(self._sock, tty=False):
                 if stream == _STDERR:
-                    self._stderr = (self._stderr + data)[-4000:]
+                    self._stderr = (self._stderr + data[-4000:])[-4000:]
                     continue
-                pending += data
-                if b"\n" in data:
-                    *lines, pending = pending.split(b"\n")
-                    self._post(self._dispatch, [_decode(line) for line in lines])
+                if b"\n" not in data:
+                    if not skipping:
+                        pending += data
+                        if len(pending) > MAX_LINE:
+                            pending, skipping = b"", True
+                    continue
+                first, _, rest = data.partition(b"\n")
+                lines = [] if skipping else [pending + first]
+                skipping = False
+                *more, pending = rest.split(b"\n")
+                if len(pending) > MAX_LINE:
+                    pending, skipping = b"", True
+                lines += more
+                size = sum(len(line) for line in lines)
+                self._wait_for_room(size)
+                if self._hung_up:
+                    break
+                self._post(self._dispatch, ([_decode(line) for line in lines if len(line) <= MAX_LINE], size))
         except (OSError, ValueError):
             pass  # the socket was closed under the read
         finally:
             self._post(self._mark_lost, _LOST)
 
+    def _wait_for_room(self, size: int) -> None:
+        """Block the reader (and so the container's writes) while the loop is behind."""
+        with self._room:
+            self._queued += size
+            while self._queued > MAX_QUEUED and self._queued > size and not self._hung_up:
+                self._room.wait(0.5)
+
     def _post(self, fn: Callable[[Any], None], arg: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
             self._loop.call_soon_threadsafe(fn, arg)
 
-    def _dispatch(self, events: list[dict[str, Any] | None]) -> None:
+    def _dispatch(self, batch: tuple[list[dict[str, Any] | None], int]) -> None:
+        events, size = batch
+        with self._room:
+            self._queued -= size
+            self._room.notify_all()
         for event in events:
             if event is None:
                 continue
@@ -191,7 +217,7 @@ class Channel:
                 if not self._ready.done():
                     self._ready.set_result(event)
                 continue
-            command = self._commands.get(int(event.get("id", 0)))
+            command = self._commands.get(_count(event.get("id", 0)))
             if command is None:
                 continue
             command._event(event)
@@ -218,6 +244,13 @@ def _decode(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return event if isinstance(event, dict) else None
+
+
+def _count(value: Any, *, low: int = 0) -> int:
+    """An integer field of an event; anything else (or out of range) reads as ``low``."""
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value < 1 << 62:
+        return value
+    return low
 
 
 def _raw_socket(sock: Any) -> Any:

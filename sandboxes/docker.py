@@ -33,9 +33,10 @@ from .base import (
     Sandbox,
     SandboxDied,
     SandboxError,
+    SandboxLimit,
     Snapshot,
 )
-from .channel import Channel, Command, OutputBuffer
+from .channel import Channel, Command
 from .config import SandboxConfig
 from .containers import remove_container
 from .docker_exit import inspect_death
@@ -44,6 +45,7 @@ from .docker_spec import SNAPSHOTS, ContainerSpec, container_name, create_contai
 from .engine import ImageMissing, brief, connect, image_present
 from .image import default_image, missing_image_message
 from .local import LocalSandbox
+from .output import OutputBuffer
 
 _KILL_GRACE_S = 0.5
 
@@ -261,6 +263,12 @@ class DockerSandbox:
             code = await _wait(running, timeout_s)
         except SandboxDied as exc:
             raise SandboxDied(await self._death_reason()) from exc
+        finally:
+            output.finish()
+        if running.oom:
+            raise SandboxLimit(
+                f"stopped: the command ran out of memory (limit {self.config.memory}) and was killed"
+            )
         text, truncated = output.text()
         return ExecResult(
             exit_code=code,

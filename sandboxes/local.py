@@ -28,8 +28,8 @@ from .base import (
     OutputCallback,
     SandboxError,
     Snapshot,
-    cap_output,
 )
+from .output import OutputBuffer
 
 #: Entries of the workspace root left out of snapshots (large, and not what tests read).
 SNAPSHOT_EXCLUDE = frozenset({".git"})
@@ -181,25 +181,14 @@ class LocalSandbox:
             start_new_session=True,
         )
         self._running.add(proc)
-        chunks: list[str] = []
-        size = 0
+        output = OutputBuffer(output_limit, on_output)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
         async def pump() -> None:
-            nonlocal size
             assert proc.stdout is not None
             while data := await proc.stdout.read(65536):
-                text = decoder.decode(data)
-                if not text:
-                    continue
-                if size < output_limit * 2:  # keep a bounded amount, cut at the end
-                    chunks.append(text)
-                    size += len(text)
-                if on_output is not None:
-                    on_output(text)
-            tail = decoder.decode(b"", final=True)
-            if tail:
-                chunks.append(tail)
+                output.feed(decoder.decode(data))
+            output.feed(decoder.decode(b"", final=True))
             await proc.wait()
 
         timed_out = False
@@ -214,13 +203,14 @@ class LocalSandbox:
             raise
         finally:
             self._running.discard(proc)
-        output, truncated = cap_output("".join(chunks), output_limit)
+            output.finish()
+        text, truncated = output.text()
         return ExecResult(
             exit_code=None if timed_out else proc.returncode,
-            output=output,
+            output=text,
             duration_s=time.monotonic() - started,
             timed_out=timed_out,
-            truncated=truncated or size >= output_limit * 2,
+            truncated=truncated,
         )
 
     async def _kill(self, proc: asyncio.subprocess.Process) -> None:

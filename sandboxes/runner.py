@@ -3,16 +3,24 @@
 ``docker exec`` costs ~70 ms a command on a typical engine; this runner costs a fork. It
 reads requests as JSON lines on stdin and writes events as JSON lines on stdout:
 
-    -> {"op": "exec", "id": 1, "argv": [...], "cwd": "/workspace", "env": {...}}
+    -> {"op": "exec", "id": 1, "argv": [...], "cwd": "/workspace", "env": {...}, "limit": N}
     -> {"op": "kill", "id": 1, "grace": 0.5}
     <- {"ev": "ready", "pid": 7, "uid": 10001, "shell": "/bin/bash"}
     <- {"ev": "out", "id": 1, "data": "..."}
-    <- {"ev": "exit", "id": 1, "code": 0}
+    <- {"ev": "cut", "id": 1, "bytes": 123456}
+    <- {"ev": "exit", "id": 1, "code": 0, "oom": false}
     <- {"ev": "error", "id": 1, "msg": "..."}
 
 Each command runs in a session of its own, so ``kill`` reaches its whole process tree:
 SIGTERM, then SIGKILL after ``grace`` seconds. End of stdin (the owner went away) kills
 every command and ends the runner, and with it the container.
+
+A command's output is forwarded up to ``limit`` bytes as it comes; after that only the
+last ``limit`` bytes are kept, and sent at its exit after a ``cut`` event counting the
+bytes dropped between. The pipe is drained all the while, so a command printing
+gigabytes costs the host nothing and the runner stays responsive. ``oom`` says that the
+container's memory limit killed something while the command ran (it then exits on
+SIGKILL).
 
 It runs on the image's python3 (3.7 or later), standard library only.
 """
@@ -20,6 +28,8 @@ It runs on the image's python3 (3.7 or later), standard library only.
 from __future__ import annotations
 
 import codecs
+import collections
+import ctypes
 import json
 import os
 import select
@@ -31,6 +41,11 @@ import time
 from typing import Any
 
 _out_lock = threading.Lock()
+#: Bytes of output forwarded as it comes, and kept from the end, when a request names none.
+DEFAULT_LIMIT = 1 << 20
+_PR_SET_DUMPABLE = 4
+#: Where the kernel counts the container's OOM kills (cgroup v2, then v1).
+_OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 
 
 def send(event: dict[str, Any]) -> None:
@@ -42,25 +57,51 @@ def send(event: dict[str, Any]) -> None:
 
 
 class Job:
-    def __init__(self, job_id: int, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, job_id: int, proc: subprocess.Popen[bytes], limit: int) -> None:
         self.id = job_id
         self.proc = proc
+        self.limit = limit
         self.kill_at: float | None = None
+        self.ooms = oom_kills()
 
     def pump(self) -> None:
-        """Stream the command's output, then report its exit once the pipe closes."""
+        """Stream the command's output within the bound, then report its exit."""
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        head_left = self.limit
+        tail: collections.deque[bytes] = collections.deque()
+        tail_size = cut = 0
         while True:
             data = os.read(fd, 65536)
-            text = decoder.decode(data, final=not data)
-            if text:
-                send({"ev": "out", "id": self.id, "data": text})
             if not data:
                 break
+            if head_left > 0:
+                part, data = data[:head_left], data[head_left:]
+                head_left -= len(part)
+                text = decoder.decode(part, final=head_left == 0)
+                if text:
+                    send({"ev": "out", "id": self.id, "data": text})
+            if data:
+                tail.append(data)
+                tail_size += len(data)
+                while tail_size - len(tail[0]) >= self.limit:
+                    cut += len(tail[0])
+                    tail_size -= len(tail.popleft())
+        text = decoder.decode(b"", final=True)
+        if text:
+            send({"ev": "out", "id": self.id, "data": text})
+        kept = b"".join(tail)
+        cut += max(0, len(kept) - self.limit)
+        kept = kept[-self.limit :] if self.limit else b""
+        if cut:
+            send({"ev": "cut", "id": self.id, "bytes": cut})
+        if kept:
+            send({"ev": "out", "id": self.id, "data": kept.decode("utf-8", errors="replace")})
         self.proc.stdout.close()
-        send({"ev": "exit", "id": self.id, "code": self.proc.wait()})
+        code = self.proc.wait()
+        oom = code == -signal.SIGKILL and oom_kills() > self.ooms
+        send({"ev": "exit", "id": self.id, "code": code, "oom": oom})
         JOBS.pop(self.id, None)
 
     def signal(self, sig: int) -> bool:
@@ -84,6 +125,37 @@ class Job:
 JOBS: dict[int, Job] = {}
 
 
+def oom_kills() -> int:
+    """Processes the container's memory limit has killed so far (0 where unknown)."""
+    for path in _OOM_COUNTERS:
+        try:
+            with open(path) as counters:
+                for line in counters:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+def _command_first_for_oom() -> None:
+    # in the forked child: the memory limit's killer takes a command before the runner
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
+
+
+def undumpable() -> None:
+    """Keep commands of the same uid from ptracing the runner or opening its fds."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def start(request: dict[str, Any]) -> None:
     job_id = int(request["id"])
     env = dict(os.environ)
@@ -97,11 +169,12 @@ def start(request: dict[str, Any]) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_command_first_for_oom,
         )
     except (OSError, ValueError) as exc:
         send({"ev": "error", "id": job_id, "msg": str(exc)})
         return
-    job = Job(job_id, proc)
+    job = Job(job_id, proc, max(0, int(request.get("limit", DEFAULT_LIMIT))))
     JOBS[job_id] = job
     try:
         threading.Thread(target=job.pump, daemon=True).start()
@@ -149,6 +222,7 @@ def handle(line: bytes) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    undumpable()
     shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
     send({"ev": "ready", "pid": os.getpid(), "uid": os.getuid(), "shell": shell})
     buffer = b""

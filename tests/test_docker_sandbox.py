@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from asyncfc_agent.sandboxes.base import SandboxDied, SandboxError
+from asyncfc_agent.sandboxes.base import SandboxDied, SandboxError, SandboxLimit
 from asyncfc_agent.sandboxes.config import SandboxConfig
 from asyncfc_agent.sandboxes.containers import SandboxContainer, list_containers
 from asyncfc_agent.sandboxes.docker import DockerSandbox
@@ -163,10 +163,19 @@ async def test_network_is_off(box: DockerSandbox) -> None:
 
 
 async def test_memory_hog_is_killed_and_the_sandbox_lives(box: DockerSandbox) -> None:
-    hog = await box.exec(["python3", "-c", "x = b'x' * (600 * 1024 * 1024); print('survived')"])
-    assert hog.exit_code in (-9, 137), hog
-    assert "survived" not in hog.output
-    assert (await box.exec("echo alive")).output == "alive\n"
+    with pytest.raises(SandboxLimit, match=r"^stopped: the command ran out of memory \(limit 256m\)"):
+        await box.exec(["python3", "-c", "x = b'x' * (600 * 1024 * 1024); print('survived')"])
+    assert (await box.exec("echo alive")).output == "alive\n"  # the runner was not the one killed
+
+
+async def test_commands_cannot_reach_into_the_runner(box: DockerSandbox) -> None:
+    # the runner is undumpable: a command of its uid can neither ptrace it nor open its
+    # fds to forge protocol events; a process of the same uid that is dumpable can be read
+    assert box._channel is not None
+    runner = box._channel.info["pid"]
+    probe = "ls /proc/{}/fd >/dev/null 2>&1 && echo open || echo closed"
+    assert (await box.exec(probe.format(runner))).output == "closed\n"
+    assert (await box.exec("sleep 30 & " + probe.format("$!") + "; kill $!")).output == "open\n"
 
 
 async def test_fork_bomb_is_contained(box: DockerSandbox) -> None:

@@ -109,3 +109,18 @@ def test_end_of_stdin_kills_everything(runner: Runner, tmp_path: Path) -> None:
     runner.proc.stdin.close()
     assert runner.proc.wait(timeout=60) == 0
     wait_until(lambda: not alive(child), "the child to end")
+
+
+def test_output_past_the_limit_is_drained_and_only_head_and_tail_sent(runner: Runner) -> None:
+    # 100000 x, then a marker: 100004 bytes, of which the runner forwards 1000 + 1000
+    runner.send(op="exec", id=6, argv=["sh", "-c", "head -c 100000 /dev/zero | tr '\\0' x; echo END"],
+                limit=1000)
+    events: list[dict[str, Any]] = []
+    while not events or events[-1]["ev"] != "exit":
+        events.append(runner.next_event())
+    sent = "".join(e["data"] for e in events if e["ev"] == "out")
+    assert len(sent) == 2000
+    assert sent.startswith("x" * 1000) and sent.endswith("x" * 996 + "END\n")
+    assert [e["bytes"] for e in events if e["ev"] == "cut"] == [100004 - 2000]
+    assert events[-1]["code"] == 0 and events[-1]["oom"] is False
+
