@@ -147,12 +147,19 @@ class DockerSandbox:
         if self._closed:
             return
         self._closed = True
-        release = asyncio.ensure_future(self._release())
+        release = asyncio.ensure_future(self._release_after_start())
         try:
             await asyncio.shield(release)
         except asyncio.CancelledError:
             await asyncio.wait({release}, timeout=self.config.close_timeout_s)
             raise
+
+    async def _release_after_start(self) -> None:
+        # A start under way sees the sandbox closed and releases what it made; releasing
+        # beside it would miss the container it has yet to create, and the snapshots folder
+        # the engine makes again for the container's mount when it starts it.
+        async with self._start_lock:
+            await self._release()
 
     async def _release(self) -> None:
         if self._channel is not None:
