@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -52,6 +53,13 @@ async def _processes(box: DockerSandbox) -> str:
     return str((await box.exec("ps -eo pid,pgid,args")).output)
 
 
+async def _until_running(box: DockerSandbox, command: str) -> None:
+    deadline = time.monotonic() + 60
+    while command not in await _processes(box):
+        assert time.monotonic() < deadline, f"{command!r} did not start"
+        await asyncio.sleep(0.05)
+
+
 async def test_exec_output_exit_code_cwd_env(box: DockerSandbox) -> None:
     chunks: list[str] = []
     result = await box.exec(
@@ -68,21 +76,22 @@ async def test_exec_output_exit_code_cwd_env(box: DockerSandbox) -> None:
 
 
 async def test_output_streams_while_the_command_runs(box: DockerSandbox) -> None:
-    started = time.monotonic()
-    first: list[float] = []
+    # the command goes on only once its first line has reached us
     result = await box.exec(
-        "echo first; sleep 1; echo second",
-        on_output=lambda _text: first.append(time.monotonic() - started) if not first else None,
+        "echo first; while [ ! -e seen ]; do sleep 0.02; done; echo second",
+        on_output=lambda _text: (box.host_workspace / "seen").touch(),
+        timeout_s=60,
     )
-    assert result.output == "first\nsecond\n"
-    assert first and first[0] < 0.8 <= result.duration_s
+    assert not result.timed_out and result.output == "first\nsecond\n"
 
 
 async def test_commands_run_side_by_side(box: DockerSandbox) -> None:
-    started = time.monotonic()
-    results = await asyncio.gather(*(box.exec(f"sleep 1; echo {i}") for i in range(4)))
-    assert [r.output for r in results] == [f"{i}\n" for i in range(4)]
-    assert time.monotonic() - started < 2.5
+    # each one ends only once all four have started: one at a time, they would time out
+    barrier = "touch /tmp/started.{i}; while [ $(ls /tmp/started.* | wc -l) -lt 4 ]; do sleep 0.02; done"
+    results = await asyncio.gather(
+        *(box.exec(f"{barrier.format(i=i)}; echo {i}", timeout_s=60) for i in range(4))
+    )
+    assert [(r.output, r.timed_out) for r in results] == [(f"{i}\n", False) for i in range(4)]
 
 
 async def test_missing_cwd_is_a_sandbox_error(box: DockerSandbox) -> None:
@@ -95,17 +104,14 @@ async def test_timeout_kills_the_tree_and_keeps_partial_output(box: DockerSandbo
     result = await box.exec("echo started; sleep 301 & sleep 302; echo never", timeout_s=1)
     assert result.timed_out and result.exit_code is None
     assert result.output == "started\n"
-    assert 1 <= result.duration_s < 4
+    assert result.duration_s >= 1
     ps = await _processes(box)
     assert "sleep 30" not in ps, ps
 
 
 async def test_cancel_kills_the_tree(box: DockerSandbox) -> None:
     task = asyncio.create_task(box.exec("sleep 303 & sleep 304"))
-    deadline = time.monotonic() + 5
-    while "sleep 304" not in await _processes(box):
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.05)
+    await _until_running(box, "sleep 304")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -129,12 +135,11 @@ async def test_snapshot_is_isolated_from_later_edits(box: DockerSandbox) -> None
     await box.remove_snapshot(snap)  # already gone: fine
 
 
-async def test_snapshot_of_a_50mb_workspace_is_quick(box: DockerSandbox) -> None:
+async def test_snapshot_of_a_50mb_workspace_is_whole(box: DockerSandbox) -> None:
+    # how long it takes is a figure of the sandbox benchmark (bench/sandbox_bench.py)
     for i in range(50):
         (box.host_workspace / f"blob{i}.bin").write_bytes(os.urandom(1 << 20))
-    started = time.monotonic()
     snap = await box.snapshot(revision=2)
-    assert time.monotonic() - started < 2  # the benchmark holds it to 1 s
     assert (await box.exec("du -sm . | cut -f1", cwd=snap.path)).output.strip() in ("50", "51")
     await box.remove_snapshot(snap)
 
@@ -252,7 +257,7 @@ async def test_container_removed_after_cancelling_a_running_exec(
 
 async def test_died_container_is_reported_and_a_restart_goes_on(box: DockerSandbox) -> None:
     running = asyncio.create_task(box.exec("sleep 306"))
-    await asyncio.sleep(0.3)
+    await _until_running(box, "sleep 306")
     assert box.container_id is not None
     await asyncio.to_thread(connect().api.kill, box.container_id)
     with pytest.raises(SandboxDied, match=r"stopped \(exit code 137, killed\)") as info:
@@ -356,9 +361,23 @@ async def test_revive_of_a_sandbox_never_started_starts_it(
 
 async def test_close_while_starting_leaves_nothing(docker_image: str, tmp_path: Path) -> None:
     sb = DockerSandbox(_workspace(tmp_path), session_id=_session(), config=TEST_CONFIG)
+    created, go_on = threading.Event(), threading.Event()
+    create = sb._create
+
+    def create_and_hold() -> str:  # the start stops between creating the container and using it
+        container: str = create()
+        created.set()
+        go_on.wait(120)
+        return container
+
+    sb._create = create_and_hold  # type: ignore[method-assign]
     starting = asyncio.create_task(sb.start())
-    await asyncio.sleep(0.1)  # a start takes ~0.5 s: this lands in the middle of it
-    await sb.close()
+    try:
+        assert await asyncio.to_thread(created.wait, 120), "the container was never created"
+        assert await _containers(sb.session_id)
+    finally:
+        asyncio.get_running_loop().call_soon(go_on.set)  # once close() has begun
+        await sb.close()
     with pytest.raises(SandboxError, match="closed while it started"):
         await starting
     assert await _containers(sb.session_id) == []
