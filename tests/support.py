@@ -140,3 +140,14 @@ async def pids_written(pidfile: Path, timeout_s: float = 60) -> list[int]:
     """``read_pids`` for a test on the event loop."""
     await until(lambda: _pids(pidfile), f"{pidfile} to be written", timeout_s)
     return _pids(pidfile)
+
+
+def session_containers(home: Path) -> list[str]:
+    """Containers of sessions whose worktrees live under ``home`` (this test's own)."""
+    out = subprocess.run(
+        ["docker", "ps", "-a", "--filter", "label=asyncfc-agent.session",
+         "--format", '{{.ID}} {{.Label "asyncfc-agent.workspace"}}'],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    return [line.split()[0] for line in out.splitlines()
+            if len(line.split()) > 1 and line.split()[1].startswith(str(home))]

@@ -16,6 +16,7 @@ from support import (
     git,
     make_repo,
     run_solve,
+    session_containers,
     solve_cmd,
     tree_state,
     wait_for_event,
@@ -23,17 +24,6 @@ from support import (
 )
 
 pytestmark = pytest.mark.docker
-
-
-def session_containers(home: Path) -> list[str]:
-    """Containers of sessions whose worktrees live under ``home`` (this test's own)."""
-    out = subprocess.run(
-        ["docker", "ps", "-a", "--filter", "label=asyncfc-agent.session",
-         "--format", '{{.ID}} {{.Label "asyncfc-agent.workspace"}}'],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    return [line.split()[0] for line in out.splitlines()
-            if len(line.split()) > 1 and line.split()[1].startswith(str(home))]
 
 
 def test_docker_gives_the_same_patch_as_local(tmp_path: Path, docker_image: str) -> None:
