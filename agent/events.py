@@ -48,6 +48,24 @@ class RequestSent(Event):
     kind: ClassVar[str] = "request_sent"
     turn: int
     messages: int
+    tokens: int = 0  # the request's size by our count (tools included)
+    budget: int = 0  # the most it may take
+
+
+@dataclass
+class ContextCompacted(Event):
+    """The history was compacted to fit the budget (``hard``: after the provider refused
+    a request as too long)."""
+
+    kind: ClassVar[str] = "context_compacted"
+    turn: int
+    tokens_before: int
+    tokens_after: int
+    budget: int
+    shortened: int  # tool results cut to their facts
+    summarised: int  # messages replaced by one summary
+    in_flight: list[str] = field(default_factory=list)  # futures named as still running
+    hard: bool = False
 
 
 @dataclass

@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import protocol
 from .assembler import ToolCall
+from .context import ContextKeeper, TokenCounter, in_flight_note
 from .events import (
     CallClosed,
+    ContextCompacted,
     EventBus,
     FirstToken,
     FutureDelivered,
@@ -31,7 +33,7 @@ from .events import (
 )
 from .executor import Executor
 from .futures import Future, FutureState
-from .model import ModelClient, Response, StreamHooks
+from .model import ContextOverflow, ModelClient, Response, StreamHooks, litellm_module
 
 
 class Mode(StrEnum):
@@ -115,6 +117,7 @@ class Agent:
         self.inbox: list[str] = []
         self._tool_schemas = [t.schema() for t in executor.tools.values()]
         self._tool_schemas += protocol.control_schemas()
+        self._context: ContextKeeper | None = None
 
     # -- the loop --------------------------------------------------------------------
 
@@ -143,7 +146,8 @@ class Agent:
         self.turn += 1
         turn = self.turn
         self._calls = {}
-        self.bus.publish(RequestSent(turn, len(self.messages)))
+        tokens = self.fit_context()
+        self.bus.publish(RequestSent(turn, len(self.messages), tokens, self.context.limit))
         hooks = StreamHooks(
             on_first_token=lambda: self.bus.publish(FirstToken(turn)),
             on_text=lambda text: self.bus.publish(TextDelta(turn, text)),
@@ -152,7 +156,7 @@ class Agent:
         )
         started = time.monotonic()
         try:
-            response = await self.model.complete(self.messages, self._tool_schemas, hooks)
+            response = await self._complete(hooks)
         finally:
             self.model_s += time.monotonic() - started
         self.bus.publish(
@@ -163,6 +167,48 @@ class Agent:
             )
         )
         return response
+
+    async def _complete(self, hooks: StreamHooks) -> Response:
+        """The response; a request the provider finds too long is compacted harder and
+        sent once more (a second refusal ends the turn with a ``ContextOverflow``)."""
+        try:
+            return await self.model.complete(self.messages, self._tool_schemas, hooks)
+        except ContextOverflow as exc:
+            self.context.refused(self.context.last_tokens)
+            self.fit_context(hard=True)
+            self.bus.publish(Notice("warning", f"the request was too long for the model ({exc}): "
+                                               "the conversation was compacted and sent again"))
+        try:
+            return await self.model.complete(self.messages, self._tool_schemas, hooks)
+        except ContextOverflow as exc:
+            raise ContextOverflow(
+                f"the conversation does not fit the model's context window even compacted "
+                f"({self.context.last_tokens} tokens by our count); set [model] context_window "
+                f"to the window the server really has: {exc}"
+            ) from exc
+
+    # -- context ---------------------------------------------------------------------
+
+    @property
+    def context(self) -> ContextKeeper:
+        """The keeper of the current model's budget (the model may change in a session)."""
+        budget = self.model.budget()
+        if self._context is None or self._context.budget != budget:
+            counter = TokenCounter(self.model.config.model, litellm_module())
+            self._context = ContextKeeper(budget, counter)
+        return self._context
+
+    def fit_context(self, *, hard: bool = False) -> int:
+        """Compact the history if the next request would go over the budget; its size."""
+        keeper = self.context
+        in_flight = in_flight_note(list(self.executor.futures.values()), self.bus.now())
+        done = keeper.fit(self.messages, self._tool_schemas, in_flight, hard=hard)
+        if done is not None:
+            self.bus.publish(ContextCompacted(
+                self.turn, done.tokens_before, done.tokens_after, keeper.limit, done.shortened,
+                done.summarised, done.in_flight, hard,
+            ))
+        return keeper.last_tokens
 
     def _on_call(self, call: ToolCall, turn: int) -> None:
         error = call.error or self._unknown(call)

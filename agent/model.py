@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .assembler import StreamAssembler, ToolCall
+from .caching import cache_usage, is_ollama, takes_cache_control, with_breakpoints
+from .context import Budget, budget_for
 
 _litellm: Any = None
 
@@ -49,6 +51,10 @@ class ModelConfigError(ModelError):
     """The model cannot be used as configured: no key, a wrong key, an unknown model."""
 
 
+class ContextOverflow(ModelError):
+    """The provider refused the request as longer than the model's context window."""
+
+
 @dataclass
 class ModelConfig:
     """Which model, and how to talk to it."""
@@ -66,6 +72,10 @@ class ModelConfig:
     retry_base_s: float = 1.0
     #: Seconds a request may take before it counts as a transient failure.
     timeout_s: float = 600.0
+    #: Tokens the model takes in (0: from litellm's model information, else 8192).
+    context_window: int = 0
+    #: Tokens of the window kept for the response (0: up to 4096, a quarter at most).
+    response_reserve: int = 0
     #: Extra keyword arguments for litellm (a scripted profile goes in metadata).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -84,6 +94,8 @@ class Response:
     finish_reason: str | None
     duration_s: float
     first_token_s: float | None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     def message(self) -> dict[str, Any]:
         msg: dict[str, Any] = {"role": "assistant", "content": self.text or None}
@@ -109,6 +121,11 @@ def _transient(exc: BaseException, litellm: Any) -> bool:
     return isinstance(exc, (kinds, TimeoutError | ConnectionError))
 
 
+def _overflow(exc: BaseException, litellm: Any) -> bool:
+    kind = getattr(litellm, "ContextWindowExceededError", None)
+    return kind is not None and isinstance(exc, kind)
+
+
 def _misconfigured(exc: BaseException, litellm: Any) -> bool:
     names = ("AuthenticationError", "PermissionDeniedError", "NotFoundError")
     kinds = tuple(getattr(litellm, n) for n in names if hasattr(litellm, n))
@@ -127,6 +144,17 @@ class ModelClient:
         self.completion_tokens = 0
         self.cost_usd = 0.0
         self.requests = 0
+        self.cache_read_tokens = 0
+        self.cache_write_tokens = 0
+        self._budget: tuple[str, Budget] | None = None
+
+    def budget(self) -> Budget:
+        """The token budget of the configured model (it may change in a session)."""
+        cfg = self.config
+        if self._budget is None or self._budget[0] != cfg.model:
+            budget = budget_for(cfg.model, cfg.context_window, cfg.response_reserve, litellm_module())
+            self._budget = (cfg.model, budget)
+        return self._budget[1]
 
     def _retries(self) -> int:
         # the scripted model never fails for a passing reason: retrying would only delay
@@ -195,6 +223,8 @@ class ModelClient:
             except Exception as exc:
                 if _misconfigured(exc, litellm):
                     raise ModelConfigError(_describe(exc, self.config.model)) from exc
+                if not emitted and _overflow(exc, litellm):
+                    raise ContextOverflow(_describe(exc, self.config.model)) from exc
                 if emitted or attempt >= self._retries() or not _transient(exc, litellm):
                     raise ModelError(_describe(exc, self.config.model)) from exc
                 delay = self.config.retry_base_s * 2**attempt * (0.5 + random.random() / 2)
@@ -212,7 +242,7 @@ class ModelClient:
         cfg = self.config
         kwargs: dict[str, Any] = {
             "model": cfg.model,
-            "messages": messages,
+            "messages": with_breakpoints(messages) if takes_cache_control(cfg.model) else messages,
             "tools": tools or None,
             "stream": True,
             "stream_options": {"include_usage": True},
@@ -225,6 +255,8 @@ class ModelClient:
             kwargs["api_key"] = cfg.api_key
         if cfg.temperature is not None:
             kwargs["temperature"] = cfg.temperature
+        if is_ollama(cfg.model):
+            kwargs.setdefault("num_ctx", self.budget().window)
         started = time.monotonic()
         first: float | None = None
         text: list[str] = []
@@ -254,9 +286,12 @@ class ModelClient:
             hooks.on_call(call)
         content = "".join(text)
         prompt, completion = self._usage(litellm, usage, messages, content, assembler.closed)
-        cost = self._cost(litellm, prompt, completion)
+        cache_read, cache_write = cache_usage(usage)
+        cost = self._cost(litellm, prompt, completion, cache_read, cache_write)
         self.prompt_tokens += prompt
         self.completion_tokens += completion
+        self.cache_read_tokens += cache_read
+        self.cache_write_tokens += cache_write
         self.cost_usd += cost
         return Response(
             text=content,
@@ -267,6 +302,8 @@ class ModelClient:
             finish_reason=finish,
             duration_s=time.monotonic() - started,
             first_token_s=first,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
         )
 
     def _usage(
@@ -283,12 +320,15 @@ class ModelClient:
         out = len(text) + sum(len(c.name) + len(c.arguments) for c in calls)
         return prompt, out // 4
 
-    def _cost(self, litellm: Any, prompt: int, completion: int) -> float:
+    def _cost(self, litellm: Any, prompt: int, completion: int, cache_read: int = 0,
+              cache_write: int = 0) -> float:
         if self.config.scripted:
             return 0.0
         try:
+            # cache reads are priced lower and writes higher than plain input
             p, c = litellm.cost_per_token(
-                model=self.config.model, prompt_tokens=prompt, completion_tokens=completion
+                model=self.config.model, prompt_tokens=prompt, completion_tokens=completion,
+                cache_read_input_tokens=cache_read, cache_creation_input_tokens=cache_write,
             )
             return float(p) + float(c)
         except Exception:

@@ -20,6 +20,9 @@ CANCEL = "cancel_future"
 CONTROL_TOOLS = frozenset({AWAIT, CANCEL})
 #: Call ids of the synthetic ``await_futures`` calls that deliver results before a request.
 DELIVERY_ID_PREFIX = "deliver_"
+#: The start of the message that stands for compacted turns; it names how many responses
+#: of the model it replaces ("[context summary: 7 earlier responses]").
+SUMMARY_MARK = "[context summary:"
 
 SYSTEM_PROMPT = """\
 You are a software engineer working in a repository through tools. Solve the task, verify \
@@ -171,8 +174,22 @@ def delivery_call(ids: list[str], n: int) -> dict[str, Any]:
     }
 
 
+def is_delivery(message: dict[str, Any]) -> bool:
+    """Whether ``message`` is a synthetic call that delivers results (not the model's)."""
+    calls = message.get("tool_calls") or []
+    return message.get("role") == "assistant" and bool(calls) and all(
+        str(c.get("id", "")).startswith(DELIVERY_ID_PREFIX) for c in calls
+    )
+
+
 def tool_message(call_id: str, name: str, content: str) -> dict[str, Any]:
     return {"role": "tool", "tool_call_id": call_id, "name": name, "content": content}
+
+
+def summary_responses(content: str) -> int:
+    """How many responses of the model a summary message stands for (0: not a summary)."""
+    rest = content.removeprefix(SUMMARY_MARK).split() if content.startswith(SUMMARY_MARK) else []
+    return int(rest[0]) if rest and rest[0].isdigit() else 0
 
 
 def gate_message(count: int) -> str:

@@ -4,8 +4,9 @@
 path with the script's latency profile: text in several chunks, each tool call's
 arguments in several fragments, so a call closes mid-response. It is open-loop: tool
 results are never read. Which turn to answer is the number of assistant messages in the
-conversation that it wrote (the executor's delivery messages do not count), so a resumed
-conversation continues where it was.
+conversation that it wrote (the executor's delivery messages do not count, a summary of
+compacted turns counts the responses it names), so a resumed conversation continues where
+it was.
 
 This module imports litellm; import it only through ``agent.model``.
 """
@@ -21,7 +22,7 @@ from typing import Any
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
-from .protocol import DELIVERY_ID_PREFIX
+from .protocol import DELIVERY_ID_PREFIX, summary_responses
 from .script import Profile, Script, ScriptedCall, Turn, call_tokens, load_script, tokens
 
 PROVIDER = "scripted"
@@ -71,6 +72,8 @@ def turn_index(messages: list[dict[str, Any]]) -> int:
     """How many responses of the model the conversation already holds."""
     count = 0
     for m in messages:
+        if m.get("role") == "user":  # a compacted history counts the responses it replaced
+            count += summary_responses(_text(m.get("content")))
         if m.get("role") != "assistant":
             continue
         calls = m.get("tool_calls") or []
@@ -78,6 +81,12 @@ def turn_index(messages: list[dict[str, Any]]) -> int:
             continue
         count += 1
     return count
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):  # content blocks
+        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return str(content or "")
 
 
 def _call_id(call: Any) -> str:
