@@ -123,7 +123,14 @@ def assert_solved(out: Path, task_id: str, repo: Path) -> None:
 
 def test_six_tasks_on_a_local_instance_with_three_workers(world: dict[str, Any]) -> None:
     out = world["root"] / "out-local"
-    proc = batch(world, six_tasks(world), out, "--workers", "3")
+    # a task goes on once another has started too: one at a time, the first would time out
+    started = world["root"] / "started-local"
+    started.mkdir()
+    barrier = (f"touch {started}/$$; while [ $(ls {started} | wc -l) -lt 2 ]; do sleep 0.05; done")
+    fix = {"turns": [{"tool_calls": [{"name": "run", "args": {"command": barrier, "timeout_s": 120}}]},
+                     *FIX_SCRIPT["turns"]]}
+    script = write_script(world["root"], fix, "two-at-once.yaml")
+    proc = batch(world, six_tasks(world), out, "--workers", "3", "--model", f"scripted/{script}")
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "on a local Ray instance: 1 node" in proc.stderr
     lines = summary(out)
@@ -135,6 +142,9 @@ def test_six_tasks_on_a_local_instance_with_three_workers(world: dict[str, Any])
         assert line["patch"] == str(out / f"t{i}" / "patch.diff") and line["wall_s"] > 0
         assert line["branch"] == f"asyncfc/batch-t{i}" and line["node"]["node_id"]
         assert_solved(out, f"t{i}", a if i % 2 else b)
+        events = (json.loads(e) for e in (out / f"t{i}" / "trajectory.jsonl").read_text().splitlines())
+        barrier = next(e["result"] for e in events if e["kind"] == "future_resolved")
+        assert barrier.startswith("[f1 run: resolved, exit 0"), barrier  # it met another task
     assert 1 < most_at_once(proc.stdout) <= 3
     assert_clean(world)
 
