@@ -201,6 +201,18 @@ class Notice(Event):
 
 
 @dataclass
+class InstructionsLoaded(Event):
+    """A project instruction file (AGENTS.md) given to the model."""
+
+    kind: ClassVar[str] = "instructions_loaded"
+    path: str
+    chars: int
+    truncated: bool
+    text: str
+    via: str  # "system" (the root file) or the future whose result carries it
+
+
+@dataclass
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
     status: str

@@ -24,6 +24,7 @@ from .events import (
     FirstToken,
     FutureDelivered,
     HandleReturned,
+    InstructionsLoaded,
     ModelRetry,
     Notice,
     RequestSent,
@@ -33,6 +34,7 @@ from .events import (
 )
 from .executor import Executor
 from .futures import Future, FutureState
+from .instructions import ProjectInstructions, result_section
 from .model import ContextOverflow, ModelClient, Response, StreamHooks, litellm_module
 
 
@@ -100,12 +102,14 @@ class Agent:
         bus: EventBus,
         config: AgentConfig | None = None,
         system_prompt: str = protocol.SYSTEM_PROMPT,
+        instructions: ProjectInstructions | None = None,
     ) -> None:
         self.model = model
         self.executor = executor
         self.bus = bus
         self.config = config or AgentConfig()
         self.system_prompt = system_prompt
+        self.instructions = instructions
         self.messages: list[dict[str, Any]] = []
         self.turn = 0
         self.final_text = ""
@@ -281,12 +285,24 @@ class Agent:
 
     def _deliver_one(self, future: Future, via: str) -> str:
         text = protocol.render_result(future, self.executor.workspace, self.bus.now())
+        if not future.delivered:
+            text += self._instructions_for(future)
         future.message = text
         if not future.delivered:
             future.delivered = True
             future.delivered_via = via
             self.bus.publish(FutureDelivered(future.id, via, self.turn))
         return text
+
+    def _instructions_for(self, future: Future) -> str:
+        """Instruction files of the folders on the way to the path a result names."""
+        path = future.args.get("path")
+        if self.instructions is None or not isinstance(path, str) or future.state is not FutureState.RESOLVED:
+            return ""
+        docs = self.instructions.for_path(path, is_folder=future.tool == "list_files")
+        for doc in docs:
+            self.bus.publish(InstructionsLoaded(doc.path, len(doc.text), doc.truncated, doc.text, future.id))
+        return result_section(docs)
 
     def deliver(self) -> int:
         """Append resolved, undelivered futures as one synthetic ``await_futures`` call."""

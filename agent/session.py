@@ -23,11 +23,13 @@ from ..tools import load_tools
 from ..tools.workspace import Workspace
 from . import workarea
 from .config import RunConfig
-from .events import Event, EventBus, Notice, RunFinished, RunStarted
+from .events import Event, EventBus, InstructionsLoaded, Notice, RunFinished, RunStarted
 from .executor import Executor
 from .futures import Future, FutureState
+from .instructions import ProjectInstructions, system_section
 from .loop import Agent, Finished, LimitReached
 from .model import ModelClient, ModelConfigError, ModelError
+from .protocol import SYSTEM_PROMPT
 from .trajectory import TrajectoryWriter
 
 SandboxOpener = Callable[[str, Path, str, dict[str, Any]], Sandbox]
@@ -192,7 +194,18 @@ class Session:
             first_id=self.first_future_id,
         )
         await self._stack.enter_async_context(self.executor)
-        self.agent = Agent(model=self.model, executor=self.executor, bus=self.bus, config=cfg.agent)
+        self.agent = self._make_agent(workspace.root)
+
+    def _make_agent(self, root: Path) -> Agent:
+        """The agent, with the repository's root instructions (AGENTS.md) in its prompt."""
+        assert self.executor is not None
+        instructions = ProjectInstructions(root)
+        prompt = SYSTEM_PROMPT
+        if (doc := instructions.root_file()) is not None:
+            prompt += system_section(doc)
+            self.bus.publish(InstructionsLoaded(doc.path, len(doc.text), doc.truncated, doc.text, "system"))
+        return Agent(model=self.model, executor=self.executor, bus=self.bus,
+                     config=self.config.agent, system_prompt=prompt, instructions=instructions)
 
     def prepare_area(self) -> workarea.WorkArea:
         """A new worktree on a new branch (a resumed session attaches its kept branch)."""
