@@ -12,6 +12,7 @@ from .api import (
     DEFAULT_MAX_REFERENCES,
     RepoMapResult,
     find_symbol_text,
+    outline_file,
     outline_text,
     repo_map,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "extract_tags",
     "find_symbol_text",
     "language_for",
+    "outline_file",
     "outline_text",
     "pagerank",
     "rank_definitions",

@@ -5,11 +5,14 @@ They block (parsing is CPU work): async callers run them in a thread.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..safefs import FsError, Root, kind_of, size_text, stat_path
 from .errors import CodeNavError
+from .files import MAX_FILE_BYTES
 from .index import IndexStats, build_index, parse_file
 from .languages import SUPPORTED_SUFFIXES, language_for
 from .rank import rank_definitions
@@ -24,16 +27,31 @@ DEFAULT_MAX_REFERENCES = 100
 
 def outline_text(path: Path, display: str | None = None) -> str:
     """The outline of one file; ``display`` is how the header names it."""
-    shown = display or str(path)
-    if not path.exists():
+    path = path.resolve()
+    return outline_file(Root(path.parent), path.name, display or str(path))
+
+
+def outline_file(root: Root, rel: str, display: str | None = None) -> str:
+    """The outline of the file ``rel`` under ``root``, never read from outside it."""
+    shown = display or rel
+    try:
+        st = stat_path(root, rel)
+    except FsError as e:
+        raise CodeNavError(str(e)) from None
+    if st is None:
         raise CodeNavError(f"{shown}: no such file")
-    if path.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise CodeNavError(f"{shown} is a directory, not a source file")
-    if language_for(path.name) is None:
+    if language_for(rel.rpartition("/")[2]) is None:
         raise CodeNavError(
             f"{shown}: unsupported language (supported: {', '.join(SUPPORTED_SUFFIXES)})"
         )
-    tags = parse_file(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise CodeNavError(f"{shown} is {kind_of(st.st_mode)}, not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise CodeNavError(f"{shown} is {size_text(st.st_size)}: outlines are made of files "
+                           f"up to {size_text(MAX_FILE_BYTES)}")
+    tags = parse_file(root, rel)
     if tags is None:
         raise CodeNavError(f"{shown}: not a readable text file")
     return render_outline(shown, tags)

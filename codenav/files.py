@@ -8,10 +8,10 @@ output are skipped, since some repositories commit them, and so are hidden ones.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
+from ..safefs import FsError, Root, walk
 from .languages import language_for
 
 #: Directories of dependencies, environments, caches and build output.
@@ -55,10 +55,11 @@ def _git_files(root: Path) -> list[str] | None:
 
 def _walk(root: Path) -> list[str]:
     found: list[str] = []
-    base = str(root)
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS and not d.startswith(".")]
-        rel = os.path.relpath(dirpath, base).replace(os.sep, "/")
-        prefix = "" if rel == "." else rel + "/"
-        found.extend(prefix + name for name in filenames)
+    try:
+        for listing in walk(Root(root)):
+            listing.dirs[:] = [d for d in listing.dirs
+                               if d not in SKIPPED_DIRS and not d.startswith(".")]
+            found.extend(listing.path(e.name) for e in listing.others if e.is_file(follow_symlinks=False))
+    except (FsError, OSError):  # the root itself is gone or unreadable
+        return found
     return found

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..safefs import FsError, Root, read_bytes
 from .cache import Stamp, TagCache, default_cache_dir
 from .files import MAX_FILE_BYTES, source_files
 from .languages import language_for
@@ -79,14 +80,15 @@ def build_index(
     return index
 
 
-def parse_file(path: Path) -> FileTags | None:
-    """Tags of one file; None for an unknown language, a binary or unreadable file."""
-    spec = language_for(path.name)
+def parse_file(root: Root, rel: str) -> FileTags | None:
+    """Tags of one file; None for an unknown language, a binary or unreadable file, or one
+    that is not a regular file inside ``root`` of at most ``MAX_FILE_BYTES``."""
+    spec = language_for(rel.rpartition("/")[2])
     if spec is None:
         return None
     try:
-        source = path.read_bytes()
-    except OSError:
+        source = read_bytes(root, rel, MAX_FILE_BYTES)
+    except (FsError, OSError):
         return None
     if b"\0" in source[:8192]:
         return None
@@ -97,8 +99,10 @@ def _stamped(root: Path, paths: list[str]) -> Iterator[tuple[str, Stamp]]:
     base = str(root)  # joining strings: Path objects cost more than the stat on a warm map
     for rel in paths:
         try:
-            st = os.stat(os.path.join(base, rel))
-        except OSError:  # listed by git but deleted, or a dangling link
+            # lstat: a symlink is not indexed (its target is, where it is a source file);
+            # the read itself never follows a link out of the root
+            st = os.lstat(os.path.join(base, rel))
+        except OSError:  # listed by git but deleted
             continue
         if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_FILE_BYTES:
             yield rel, (st.st_mtime_ns, st.st_size)
@@ -109,17 +113,18 @@ def _parse_all(
 ) -> tuple[list[FileTags | None], int]:
     """Tags of ``paths``, and how many of them worker processes parsed."""
     count = min(workers if workers is not None else _cores(), len(paths) // _MIN_SHARE)
+    fs = Root(root)
     if count <= 1 or len(paths) < PARALLEL_MIN_FILES:
-        return [parse_file(root / rel) for rel in paths], 0
+        return [parse_file(fs, rel) for rel in paths], 0
     # Interleaved shares even out directories of big and small files.
     shares = [paths[i::count] for i in range(count)]
     children = [_start_worker(root, share) for share in shares[1:]]
-    found = {rel: parse_file(root / rel) for rel in shares[0]}  # this process takes a share
+    found = {rel: parse_file(fs, rel) for rel in shares[0]}  # this process takes a share
     by_workers = 0
     for child, share in zip(children, shares[1:], strict=True):
         tags = _collect(child)
         if tags is None:  # the worker failed: its share is parsed here
-            tags = {rel: parse_file(root / rel) for rel in share}
+            tags = {rel: parse_file(fs, rel) for rel in share}
         else:
             by_workers += len(share)
         found.update(tags)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
+from ..safefs import Root
 from .index import parse_file
 
 
 def main() -> None:
-    root = Path(sys.argv[1])
+    root = Root(sys.argv[1])
     found = {}
     for rel in sys.stdin.buffer.read().decode("utf-8", "surrogateescape").split("\0"):
         if not rel:
             continue
-        tags = parse_file(root / rel)
+        tags = parse_file(root, rel)
         if tags is not None:
             found[rel] = tags.to_data()
     json.dump(found, sys.stdout, separators=(",", ":"))

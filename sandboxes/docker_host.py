@@ -6,6 +6,7 @@ and the workspace is handed over to it; otherwise they run as the invoking user.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -33,16 +34,21 @@ def resolve_user(configured: str | None) -> tuple[str, tuple[int, int] | None]:
 
 
 def hand_over(root: Path, owner: tuple[int, int]) -> None:
-    """``chown -R`` that touches only what is not owned right already. Blocks."""
-    def own(path: str) -> None:
-        st = os.lstat(path)
-        if (st.st_uid, st.st_gid) != owner:
-            os.lchown(path, *owner)
+    """``chown -R`` that touches only what is not owned right already. Blocks.
 
-    own(str(root))
-    for dirpath, dirnames, filenames in os.walk(root):
+    By directory fd and without following symlinks (``fwalk``, ``lchown`` at a dir fd):
+    a worktree a container has used may hold links out of it, or have one swapped in.
+    """
+    def own(name: str, dir_fd: int | None) -> None:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if (st.st_uid, st.st_gid) != owner:
+            os.chown(name, *owner, dir_fd=dir_fd, follow_symlinks=False)
+
+    own(str(root), None)
+    for _, dirnames, filenames, dir_fd in os.fwalk(root):
         for name in (*dirnames, *filenames):
-            own(os.path.join(dirpath, name))
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                own(name, dir_fd)
 
 
 def snapshot_root_beside(workspace: Path) -> Path:

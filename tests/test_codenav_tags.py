@@ -9,6 +9,7 @@ import pytest
 from asyncfc_agent.codenav import FileTags, extract_tags, language_for, outline_text
 from asyncfc_agent.codenav.errors import CodeNavError
 from asyncfc_agent.codenav.index import parse_file
+from asyncfc_agent.safefs import Root
 
 REPO = Path(__file__).parent / "fixtures" / "codenav" / "repo"
 
@@ -107,7 +108,7 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
 
 
 def tags_of(name: str) -> FileTags:
-    tags = parse_file(REPO / name)
+    tags = parse_file(Root(REPO), name)
     assert tags is not None
     return tags
 

@@ -44,7 +44,7 @@ class FindSymbol(Tool[FindSymbolArgs]):
 
     async def run(self, ctx: ToolContext, args: FindSymbolArgs) -> ToolResult:
         within = norm_path(args.path)
-        if within and not ctx.workspace.resolve(within).exists():
+        if within and ctx.workspace.stat(within) is None:
             raise missing(ctx.workspace, within, "file or directory")
         try:
             text = await asyncio.to_thread(

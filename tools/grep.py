@@ -87,8 +87,8 @@ class Grep(Tool[GrepArgs]):
         return Effects.read(args.path)
 
     async def run(self, ctx: ToolContext, args: GrepArgs) -> ToolResult:
-        rel, path = locate(ctx.workspace, args.path)
-        if not path.exists():
+        rel, st = locate(ctx.workspace, args.path)
+        if st is None:
             raise missing(ctx.workspace, rel, "file or directory")
         res = await ctx.exec(search_command(args, shown(rel)), timeout_s=self.default_timeout_s)
         where = f"/{args.pattern}/ in {shown(rel)}"

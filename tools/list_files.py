@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from functools import lru_cache
 
 from pydantic import Field
 
-from .base import Effects, Tool, ToolArgs, ToolContext, ToolResult
+from ..safefs import FsError
+from ..safefs import walk as tree_walk
+from .base import Effects, Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from .text import locate, missing, plural, shown
-from .workspace import IGNORED_DIRS
+from .workspace import IGNORED_DIRS, Workspace, is_dir
 
 #: Entries one call lists at most (before the character cap).
 MAX_ENTRIES = 2_000
@@ -62,25 +63,41 @@ def matcher(pattern: str | None) -> re.Pattern[str] | None:
     return None if pattern is None else glob_regex(pattern.strip("/"))
 
 
-def walk(top: str, max_depth: int | None, pattern: str | None) -> tuple[list[str], list[str]]:
-    """(files, dirs cut off by max_depth), as paths relative to ``top``."""
+def walk(
+    ws: Workspace, top: str, max_depth: int | None, pattern: str | None
+) -> tuple[list[str], list[str]]:
+    """(files, dirs cut off by max_depth), as paths relative to ``top``.
+
+    Symlinks are listed by name and never entered, so none leads the walk out."""
     regex = matcher(pattern)
     by_name = pattern is not None and "/" not in pattern.strip("/")
     files: list[str] = []
     deep_dirs: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        rel_dir = os.path.relpath(dirpath, top).replace(os.sep, "/")
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        depth = 0 if rel_dir == "." else rel_dir.count("/") + 1
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+    for listing in tree_walk(ws.fs, top):
+        rel_dir = listing.rel
+        prefix = "" if not rel_dir else rel_dir + "/"
+        depth = 0 if not rel_dir else rel_dir.count("/") + 1
+        listing.dirs[:] = sorted(d for d in listing.dirs if d not in IGNORED_DIRS)
         if max_depth is not None and depth + 1 >= max_depth:
-            deep_dirs += [prefix + d + "/" for d in dirnames]
-            dirnames[:] = []
-        for name in filenames:
+            deep_dirs += [prefix + d + "/" for d in listing.dirs]
+            listing.dirs[:] = []
+        for entry in listing.others:
+            name = entry.name
             rel = prefix + name
             if regex is None or regex.match(name if by_name else rel):
                 files.append(rel)
     return files, deep_dirs
+
+
+def _walk_listed(
+    ws: Workspace, top: str, max_depth: int | None, pattern: str | None
+) -> tuple[list[str], list[str]]:
+    try:
+        return walk(ws, top, max_depth, pattern)
+    except FsError as e:  # the directory was swapped for something else meanwhile
+        raise ToolError(f"cannot list {shown(top)}: {e}") from None
+    except OSError as e:
+        raise ToolError(f"cannot list {shown(top)}: {e.strerror or e}") from None
 
 
 class ListFiles(Tool[ListFilesArgs]):
@@ -96,13 +113,15 @@ class ListFiles(Tool[ListFilesArgs]):
         return Effects.read(args.path)
 
     async def run(self, ctx: ToolContext, args: ListFilesArgs) -> ToolResult:
-        rel, path = locate(ctx.workspace, args.path)
-        if not path.exists():
+        rel, st = locate(ctx.workspace, args.path)
+        if st is None:
             raise missing(ctx.workspace, rel, "directory")
-        if path.is_file():
+        if not is_dir(st):
             return ToolResult(output=rel, meta={"files": 1})
         # a large tree takes a while to walk: off the event loop
-        files, deep_dirs = await asyncio.to_thread(walk, str(path), args.max_depth, args.pattern)
+        files, deep_dirs = await asyncio.to_thread(
+            _walk_listed, ctx.workspace, rel, args.max_depth, args.pattern
+        )
         # a pattern selects files; the directories a depth limit hides are only context
         entries = files if args.pattern else files + deep_dirs
         prefix = "" if not rel else rel + "/"

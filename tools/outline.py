@@ -6,7 +6,7 @@ import asyncio
 
 from pydantic import Field
 
-from ..codenav import LANGUAGE_NAMES, CodeNavError, outline_text
+from ..codenav import LANGUAGE_NAMES, CodeNavError, outline_file
 from .base import Effects, Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from .text import cap, locate, missing
 
@@ -30,11 +30,11 @@ class Outline(Tool[OutlineArgs]):
         return Effects.read(args.path)
 
     async def run(self, ctx: ToolContext, args: OutlineArgs) -> ToolResult:
-        rel, path = locate(ctx.workspace, args.path)
-        if not path.exists():
+        rel, st = locate(ctx.workspace, args.path)
+        if st is None:
             raise missing(ctx.workspace, rel)
         try:
-            text = await asyncio.to_thread(outline_text, path, rel)
+            text = await asyncio.to_thread(outline_file, ctx.workspace.fs, rel)
         except CodeNavError as e:
             raise ToolError(str(e)) from e
         output, truncated = cap(text, ctx.config.output_limit, "head")

@@ -8,13 +8,13 @@ style of note and status line whichever tool it called.
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
+import os
 from typing import Any, Literal
 
 from ..sandboxes.base import ExecResult, cap_output
 from .base import ToolContext, ToolResult, norm_path
 from .errors import ToolError
-from .workspace import Workspace, WorkspaceError
+from .workspace import PathIsDirectory, PathMissing, Workspace, WorkspaceError
 
 Keep = Literal["head", "tail", "both"]
 
@@ -32,34 +32,36 @@ def shown(path: str) -> str:
 # --- paths -----------------------------------------------------------------------------
 
 
-def locate(ws: Workspace, raw: str) -> tuple[str, Path]:
-    """The normalised relative path and the host path of a path argument.
+def locate(ws: Workspace, raw: str) -> tuple[str, os.stat_result | None]:
+    """The normalised relative path of a path argument, and the stat of what it leads to
+    (None when nothing is there).
 
-    ``norm_path`` refuses absolute and ``../`` paths; ``resolve`` also refuses symlinks
-    that lead out of the workspace.
+    ``norm_path`` refuses absolute and ``../`` paths; ``Workspace.stat`` also refuses
+    symlinks that lead out of the workspace.
     """
     rel = norm_path(raw)
-    return rel, ws.resolve(rel)
+    return rel, ws.stat(rel)
 
 
 def missing(ws: Workspace, rel: str, what: str = "file") -> ToolError:
     """The error for a path that does not exist, naming close names that do."""
-    path = ws.root / rel
-    parent = path.parent
-    while not parent.is_dir():
-        parent = parent.parent
-    try:
-        names = [p.name for p in parent.iterdir()]
-    except OSError:
-        names = []
-    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
-    where = shown(ws.relative(parent))
+    parent, _, name = rel.rpartition("/")
+    where = parent
+    names = None
+    while names is None:
+        try:
+            names = ws.list_dir(where)
+        except WorkspaceError:  # missing or not a directory: try the one above
+            if not where:
+                names = []
+            where = where.rpartition("/")[0]
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
     message = f"{rel}: no such {what}"
     if close:
-        prefix = "" if where == "." else where + "/"
+        prefix = "" if not where else where + "/"
         message += "; did you mean " + " or ".join(prefix + c for c in close) + "?"
-    elif parent != path.parent:
-        message += f" (the nearest existing directory is {where}; try list_files on it)"
+    elif where != parent:
+        message += f" (the nearest existing directory is {shown(where)}; try list_files on it)"
     return ToolError(message)
 
 
@@ -68,23 +70,19 @@ def read_source(ctx: ToolContext, raw: str, if_missing: str = "") -> tuple[str, 
 
     ``if_missing`` is added, in brackets, to the error for a file that does not exist.
     """
-    rel, path = locate(ctx.workspace, raw)
-    if not path.exists():
-        extra = f" ({if_missing})" if if_missing else ""
-        raise ToolError(f"{missing(ctx.workspace, rel)}{extra}")
-    if path.is_dir():
-        raise ToolError(f"{shown(rel)} is a directory; use list_files to see what it holds")
-    text = ctx.workspace.read_text(rel)
-    if "\ufffd" in text:
-        _check_utf8(path, rel)
-    return rel, text
-
-
-def _check_utf8(path: Path, rel: str) -> None:
-    # read_text decodes with replacement characters; a file that is not UTF-8 would be
-    # corrupted by writing that text back, so say so before anyone edits it.
+    rel = norm_path(raw)
     try:
-        path.read_bytes().decode("utf-8")
+        data = ctx.workspace.read_bytes(rel)
+    except PathMissing:
+        extra = f" ({if_missing})" if if_missing else ""
+        raise ToolError(f"{missing(ctx.workspace, rel)}{extra}") from None
+    except PathIsDirectory:
+        raise ToolError(f"{shown(rel)} is a directory; use list_files to see what it holds") from None
+    if b"\0" in data[:8192]:
+        raise WorkspaceError(f"{rel} is a binary file ({len(data)} bytes)")
+    try:
+        # a file that is not UTF-8 would be corrupted by writing decoded text back
+        return rel, data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise WorkspaceError(
             f"{rel} is not UTF-8 text (bad byte at offset {e.start}); use run for it"

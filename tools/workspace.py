@@ -2,16 +2,34 @@
 
 Every write bumps the revision and is logged with the paths it changed, so a result can
 say which files were edited after the revision it ran on. File tools read and write the
-host directory directly (the sandbox mounts the same directory).
+host directory directly (the sandbox mounts the same directory), through ``safefs``: a
+command in the sandbox may be rewriting the tree at the same moment, so no path is
+trusted to stay where it was checked.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..safefs import (
+    FsError,
+    IsDir,
+    Missing,
+    Root,
+    TooLarge,
+    WrongKind,
+    list_dir,
+    read_bytes,
+    size_text,
+    stat_path,
+    walk,
+    write_bytes,
+)
 from .errors import ToolError
 
 #: Directories never listed or fingerprinted.
@@ -20,9 +38,21 @@ IGNORED_DIRS = frozenset(
      ".venv", "venv", ".tox", "target", ".snapshots"}
 )
 
+#: Bytes of one file the file tools read at most: their results are capped far below
+#: this, and a bigger file (data, a build artefact, a sparse file) is for ``run``.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
 
 class WorkspaceError(ToolError):
     """A path outside the workspace, or a file that cannot be read or written."""
+
+
+class PathMissing(WorkspaceError):
+    pass
+
+
+class PathIsDirectory(WorkspaceError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -35,61 +65,35 @@ class Edit:
 class Workspace:
     def __init__(self, root: Path, *, file_owner: tuple[int, int] | None = None) -> None:
         self.root = root.resolve()
+        self.fs = Root(self.root)
         self.file_owner = file_owner
         self.revision = 0
         self.edits: list[Edit] = []
 
-    def resolve(self, rel: str) -> Path:
-        """The host path of a workspace-relative path; refuses to leave the workspace."""
-        path = (self.root / rel).resolve()
-        if path != self.root and self.root not in path.parents:
-            raise WorkspaceError(f"{rel!r} is outside the repository")
-        return path
+    def stat(self, rel: str) -> os.stat_result | None:
+        """What ``rel`` leads to (symlinks inside the workspace followed), None if nothing;
+        refuses a path that leads out of the workspace."""
+        with _errors(rel, "read"):
+            return stat_path(self.fs, rel)
 
-    def relative(self, path: Path) -> str:
-        return path.resolve().relative_to(self.root).as_posix()
+    def read_bytes(self, rel: str, limit: int = MAX_FILE_BYTES) -> bytes:
+        with _errors(rel, "read"):
+            return read_bytes(self.fs, rel, limit)
 
     def read_text(self, rel: str) -> str:
-        path = self.resolve(rel)
-        if not path.exists():
-            raise WorkspaceError(f"{rel}: no such file")
-        if path.is_dir():
-            raise WorkspaceError(f"{rel} is a directory")
-        data = path.read_bytes()
+        data = self.read_bytes(rel)
         if b"\0" in data[:8192]:
             raise WorkspaceError(f"{rel} is a binary file ({len(data)} bytes)")
         return data.decode("utf-8", errors="replace")
 
     def write_text(self, rel: str, text: str) -> None:
         """Write atomically (temp file + rename), keeping the file's mode and owner."""
-        path = self.resolve(rel)
-        if path.is_dir():
-            raise WorkspaceError(f"{rel} is a directory")
-        created_dirs = self._make_parents(path.parent)
-        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-        fd, tmp = tempfile.mkstemp(prefix=".asyncfc-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-            os.chmod(tmp, mode)
-            if self.file_owner is not None:
-                os.chown(tmp, *self.file_owner)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        if self.file_owner is not None:
-            for d in created_dirs:
-                os.chown(d, *self.file_owner)
+        with _errors(rel, "write"):
+            write_bytes(self.fs, rel, text.encode("utf-8"), owner=self.file_owner)
 
-    def _make_parents(self, directory: Path) -> list[Path]:
-        missing: list[Path] = []
-        d = directory
-        while not d.exists():
-            missing.append(d)
-            d = d.parent
-        directory.mkdir(parents=True, exist_ok=True)
-        return list(reversed(missing))
+    def list_dir(self, rel: str) -> list[str]:
+        with _errors(rel, "list"):
+            return list_dir(self.fs, rel)
 
     def record_edit(self, paths: list[str] | tuple[str, ...], by: str = "") -> int:
         """Log a change and bump the revision; returns the new revision."""
@@ -109,19 +113,14 @@ class Workspace:
     def fingerprint(self) -> dict[str, tuple[int, int]]:
         """(mtime, size) of every file, to find what an arbitrary command changed."""
         found: dict[str, tuple[int, int]] = {}
-        root = str(self.root)
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if d not in IGNORED_DIRS]
-            for name in filenames:
-                full = os.path.join(dirpath, name)
+        for listing in walk(self.fs):
+            listing.dirs[:] = [d for d in listing.dirs if d not in IGNORED_DIRS]
+            for entry in listing.others:
                 try:
-                    st = os.lstat(full)
+                    st = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                found[os.path.relpath(full, root).replace(os.sep, "/")] = (
-                    st.st_mtime_ns,
-                    st.st_size,
-                )
+                found[listing.path(entry.name)] = (st.st_mtime_ns, st.st_size)
         return found
 
     @staticmethod
@@ -131,3 +130,29 @@ class Workspace:
         changed = {p for p, v in after.items() if before.get(p) != v}
         changed |= set(before) - set(after)
         return sorted(changed)
+
+
+@contextmanager
+def _errors(rel: str, verb: str) -> Iterator[None]:
+    """File system errors as errors the model can act on."""
+    try:
+        yield
+    except TooLarge as e:
+        raise WorkspaceError(
+            f"{e}: the file tools read files up to {size_text(MAX_FILE_BYTES)}; use run "
+            "(head, tail, sed -n, grep) for parts of it"
+        ) from None
+    except Missing:
+        raise PathMissing(f"{rel}: no such file") from None
+    except IsDir as e:
+        raise PathIsDirectory(str(e)) from None
+    except WrongKind as e:
+        raise WorkspaceError(f"cannot {verb} {rel}: {e}" if verb == "write" else str(e)) from None
+    except FsError as e:
+        raise WorkspaceError(str(e)) from None
+    except OSError as e:
+        raise WorkspaceError(f"cannot {verb} {rel}: {e.strerror or e}") from None
+
+
+def is_dir(st: os.stat_result | None) -> bool:
+    return st is not None and stat.S_ISDIR(st.st_mode)

@@ -7,6 +7,7 @@ from pydantic import Field
 from .base import Effects, Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from .read_file import split_lines
 from .text import locate, plural, shown
+from .workspace import is_dir
 
 
 class WriteFileArgs(ToolArgs):
@@ -27,17 +28,25 @@ class WriteFile(Tool[WriteFileArgs]):
         return Effects.write(args.path)
 
     async def run(self, ctx: ToolContext, args: WriteFileArgs) -> ToolResult:
-        rel, path = locate(ctx.workspace, args.path)
-        if path.is_dir():
+        rel, st = locate(ctx.workspace, args.path)
+        if is_dir(st):
             raise ToolError(f"{shown(rel)} is a directory; give the path of a file in it")
         size = plural(len(split_lines(args.content)), "line")
-        if not path.exists():
+        if st is None:
             self._write(ctx, rel, args.content)
             return ToolResult(output=f"created {rel} ({size})", edited=[rel])
-        if path.read_bytes() == args.content.encode("utf-8"):
+        content = args.content.encode("utf-8")
+        if st.st_size == len(content) and self._current(ctx, rel) == content:
             return ToolResult(output=f"{rel} already has this content ({size}); nothing written")
         self._write(ctx, rel, args.content)
         return ToolResult(output=f"overwrote {rel} ({size})", edited=[rel])
+
+    @staticmethod
+    def _current(ctx: ToolContext, rel: str) -> bytes | None:
+        try:
+            return ctx.workspace.read_bytes(rel)
+        except ToolError:  # not a regular file: writing says why
+            return None
 
     @staticmethod
     def _write(ctx: ToolContext, rel: str, content: str) -> None:
