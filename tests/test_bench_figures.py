@@ -3,11 +3,13 @@ noise, and the report's table and chart."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from asyncfc_agent.bench import report, summary
 from asyncfc_agent.bench.bounds import Call, Mode, Plan, Step
+from asyncfc_agent.bench.catalog import Workload
 from asyncfc_agent.bench.measure import (
     FutureTiming,
     RunRecord,
@@ -69,6 +71,35 @@ def test_tool_noise_is_what_other_durations_would_change() -> None:
     quick = [run("sync", [fut("f1", 1.0, 1.0, 3.0)])]  # 2 s
     assert summary.tool_noise(plan, "parallel", slow, quick) == pytest.approx(1.0)
     assert summary.tolerance([5.0], [4.0], 1.0) == 1.0
+
+
+def figures(lower_bound_s: float) -> dict[str, Any]:
+    """What the runner measures of a run, beside the record itself."""
+    overhead = {"requests_s": 0.1, "grace_s": 0.0, "other_s": 0.0, "total_s": 0.1}
+    return {"lower_bound_s": lower_bound_s, "ideal_s": lower_bound_s, "overhead": overhead,
+            "between_turns": {"await_s": 0.0, "other_s": 0.0}, "dispatch_delays_s": [0.002],
+            "head_start_s": 0.5, "snapshot_s": [0.01], "model_script_s": 4.0, "critical_path": []}
+
+
+def test_speedups_and_efficiency_are_ratios_of_the_medians(tmp_path: Path) -> None:
+    walls = {"sync": [21.0, 30.0, 20.0], "parallel": [14.0, 15.0, 16.0], "async": [12.0, 8.0, 10.0]}
+    runs = []
+    for mode, mode_walls in walls.items():
+        for i, wall in enumerate(mode_walls):
+            record = run(mode, [fut("f1", 1.0, 1.0, 3.0)], wall=wall)  # type: ignore[arg-type]
+            record.repeat, record.figures = i, figures(lower_bound_s=7.0 + i)
+            runs.append(record)
+    workload = Workload("w", tmp_path, "", "", tmp_path / "s.yaml", tmp_path,
+                        targets={"speedup_vs_sync": 2.0, "efficiency": 0.9})
+    plan = Plan((Step(1.0, (Call("f1", "run", 2.0),)), Step(1.0)))
+    w = summary.workload_report(workload, runs, plan, scale=1.0)
+    # medians: sync 21, parallel 15, async 10; the async runs' bounds 7, 8, 9: median 8
+    assert [w["modes"][m]["median_s"] for m in ("sync", "parallel", "async")] == [21.0, 15.0, 10.0]
+    assert (w["speedup_vs_sync"], w["speedup_vs_parallel"], w["parallel_vs_sync"]) == (2.1, 1.5, 1.4)
+    assert (w["lower_bound_s"], w["efficiency"]) == (8.0, 0.8)
+    assert w["early_dispatch"]["saved_vs_parallel_s"] == 5.0
+    assert w["targets"] == {"speedup_vs_sync": {"target": 2.0, "value": 2.1, "met": True},
+                            "efficiency": {"target": 0.9, "value": 0.8, "met": False}}
 
 
 def fake_report(agree: bool = True, faster: bool = True) -> dict[str, Any]:

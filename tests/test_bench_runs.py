@@ -77,8 +77,11 @@ def check_report(rep: dict[str, Any], name: str) -> dict[str, Any]:
     for mode in w["modes"].values():
         assert len(mode["wall_s"]) == 1 and mode["median_s"] == mode["wall_s"][0]
         assert mode["status"] == ["solved"]
-    for key in ("lower_bound_s", "speedup_vs_sync", "speedup_vs_parallel", "efficiency"):
-        assert isinstance(w[key], float), key
+    median = {m: w["modes"][m]["median_s"] for m in ("sync", "parallel", "async")}
+    assert w["speedup_vs_sync"] == pytest.approx(median["sync"] / median["async"], abs=1e-3)
+    assert w["speedup_vs_parallel"] == pytest.approx(median["parallel"] / median["async"], abs=1e-3)
+    assert w["efficiency"] == pytest.approx(w["lower_bound_s"] / median["async"], abs=1e-3)
+    assert w["lower_bound_s"] > 0
     assert w["patches"]["agree"] and not w["patches"]["empty"]
     assert w["lower_bound"]["critical_path"] and w["lower_bound"]["measured_critical_path"]
     assert w["targets"]["speedup_vs_sync"]["target"] == 1.0
