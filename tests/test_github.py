@@ -237,7 +237,10 @@ def test_solve_takes_an_issue_url(api: FakeAPI, calc: Path, tmp_path: Path) -> N
                GITHUB_API_URL=api.base, GITHUB_TOKEN="ghs_secret")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads((out / "result.json").read_text())
-    assert result["task"] == github.issue_from_api(ISSUE, "fixture").text
+    assert result["task"] == (
+        f"Issue #7: add() subtracts instead of adding\n{URL}\n\n"
+        "`add(2, 3)` returns -1; it should return 5.\n\n`test_calc.py::test_add` fails."
+    )
     assert result["branch"] == "asyncfc/issue-7-add-subtracts-instead-of-adding"
     assert api.requests[0][1]["authorization"] == "Bearer ghs_secret"
 

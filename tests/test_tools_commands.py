@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from asyncfc_agent.tools.build import Build, BuildArgs
 from asyncfc_agent.tools.run import Run, RunArgs
 from asyncfc_agent.tools.run_tests import RunTests, RunTestsArgs, pytest_counts
 from asyncfc_agent.tools.workspace import Workspace
+from support import alive, pids_written, until
 
 
 @pytest.fixture
@@ -67,17 +68,17 @@ async def test_run_reports_a_failure_with_a_status_line(ctx: ToolContext) -> Non
 
 
 async def test_run_timeout_kills_the_command_and_keeps_partial_output(ctx: ToolContext) -> None:
-    late = ctx.workspace.root / "late"
+    pidfile = ctx.workspace.root.parent / "child.pid"
     result = await run(
-        ctx, "(sleep 0.5; touch late) & echo started; sleep 5; echo never", timeout_s=0.3
+        ctx, f"sleep 300 & echo $! > {pidfile}; echo started; sleep 300; echo never", timeout_s=2
     )
     assert result.exit_code is None and not result.ok
     assert result.meta["timed_out"] is True
     assert result.output == (
-        "started\n[timed out after 0.3 s: the command was killed; output so far is above]"
+        "started\n[timed out after 2 s: the command was killed; output so far is above]"
     )
-    await asyncio.sleep(0.5)
-    assert not late.exists(), "a child of the timed-out command survived"
+    (child,) = await pids_written(pidfile, timeout_s=0)  # written before "started"
+    await until(lambda: not alive(child), "the timed-out command's child to end")
 
 
 async def test_run_reports_the_files_it_changed(ctx: ToolContext) -> None:
@@ -87,9 +88,9 @@ async def test_run_reports_the_files_it_changed(ctx: ToolContext) -> None:
         " && mkdir -p .git && echo y > .git/ignored"
     )
     assert result.edited == ["keep.txt", "old.txt", "out/new.txt"]
-    assert result.output == "[changed 3 files: keep.txt, old.txt, out/new.txt]\n" + (
-        result.output.splitlines()[-1]
-    )
+    changed, status = result.output.splitlines()
+    assert changed == "[changed 3 files: keep.txt, old.txt, out/new.txt]"
+    assert re.fullmatch(r"\[exit 0 in \d+\.\d+ s\]", status), status
 
 
 async def test_run_readonly_runs_on_the_snapshot(ctx: ToolContext) -> None:
