@@ -1,8 +1,10 @@
 """Shared test set-up.
 
-Docker tests carry the ``docker`` marker. Where no engine (or no sandbox image) is
-reachable they are skipped with the reason, unless ``ASYNCFC_REQUIRE_DOCKER=1`` (set by
-.ci/run): then a skipped Docker test is a failure.
+A test that needs what a machine may lack (a Docker engine and the sandbox image, tmux,
+Chromium, Ray, ripgrep, git) is skipped with the reason. In CI nothing may be missing:
+``ASYNCFC_NO_SKIPS=1`` (set by .ci/run) turns every skip into a failure, except for tests
+carrying a marker of ``ALLOWED_SKIPS``, which are off unless asked for.
+``ASYNCFC_REQUIRE_DOCKER=1`` does the same for the Docker tests alone.
 """
 
 from __future__ import annotations
@@ -13,6 +15,23 @@ from collections.abc import Generator
 import pytest
 
 REQUIRE_DOCKER = os.environ.get("ASYNCFC_REQUIRE_DOCKER") == "1"
+NO_SKIPS = os.environ.get("ASYNCFC_NO_SKIPS") == "1"
+
+#: Markers of the tests that may skip even with ``ASYNCFC_NO_SKIPS=1``, and why.
+ALLOWED_SKIPS = {
+    "llama": "runs a real llama.cpp server on a downloaded model: slow, and off unless asked for",
+}
+
+
+def unexpected_skip(item: pytest.Item) -> str | None:
+    """Why a skip of ``item`` is a failure here, or None when it may skip."""
+    if any(item.get_closest_marker(name) is not None for name in ALLOWED_SKIPS):
+        return None
+    if NO_SKIPS:
+        return "test skipped while ASYNCFC_NO_SKIPS=1 (allowed only for the markers of ALLOWED_SKIPS)"
+    if REQUIRE_DOCKER and item.get_closest_marker("docker") is not None:
+        return "Docker test skipped while ASYNCFC_REQUIRE_DOCKER=1"
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -21,9 +40,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
-    if REQUIRE_DOCKER and report.skipped and item.get_closest_marker("docker") is not None:
+    if report.skipped and not hasattr(report, "wasxfail") and (why := unexpected_skip(item)):
         report.outcome = "failed"
-        report.longrepr = f"Docker test skipped while ASYNCFC_REQUIRE_DOCKER=1: {report.longrepr}"
+        report.longrepr = f"{why}: {report.longrepr}"
 
 
 @pytest.fixture(scope="session")
