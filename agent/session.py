@@ -139,10 +139,13 @@ class Session:
         self._loop_ended: float | None = None
         self._stack = contextlib.AsyncExitStack()
         self._writer: TrajectoryWriter | None = None
+        self._run_task: asyncio.Task[Any] | None = None
+        self._wrapping_up = False
 
     async def run(self) -> RunOutcome:
         """The whole of ``solve``: open, work on the task until it ends, close."""
         status, reason, error = "error", "error", None
+        self._run_task = asyncio.current_task()
         try:
             await self.open()
             status, reason = await self._solve()
@@ -152,9 +155,11 @@ class Session:
             error, reason = str(exc), "model_error"
         except (SandboxError, workarea.WorkAreaError) as exc:
             error, reason = str(exc), "sandbox_error" if isinstance(exc, SandboxError) else "repository_error"
-        except (asyncio.CancelledError, KeyboardInterrupt):
-            error, reason = "interrupted by the user", "interrupted"
-            raise
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+            if not self._stopped_by_the_record(exc):
+                error, reason = "interrupted by the user", "interrupted"
+                raise
+            error, reason = self._record_error(), "output_error"
         except Exception as exc:
             error, reason = f"{type(exc).__name__}: {exc}", "error"
             raise
@@ -166,7 +171,7 @@ class Session:
         """Prepare the work area, start the sandbox and the executor, make the agent."""
         cfg = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._writer = TrajectoryWriter(self.out_dir / "trajectory.jsonl")
+        self._writer = TrajectoryWriter(self.out_dir / "trajectory.jsonl", on_error=self._record_failed)
         self.bus.subscribe(self._writer)
         for fn in self._subscribers:
             self.bus.subscribe(fn)
@@ -206,6 +211,20 @@ class Session:
             self.bus.publish(InstructionsLoaded(doc.path, len(doc.text), doc.truncated, doc.text, "system"))
         return Agent(model=self.model, executor=self.executor, bus=self.bus,
                      config=self.config.agent, system_prompt=prompt, instructions=instructions)
+
+    def _record_failed(self, reason: str) -> None:
+        """The trajectory cannot be written (a full disk): stop the work, keep what is done."""
+        if self._run_task is not None and not self._wrapping_up:
+            self._run_task.cancel()
+
+    def _stopped_by_the_record(self, exc: BaseException) -> bool:
+        """Whether this cancel is ``_record_failed``'s, and no interrupt came with it."""
+        if not isinstance(exc, asyncio.CancelledError) or self._record_error() is None:
+            return False
+        return self._run_task is None or self._run_task.uncancel() == 0
+
+    def _record_error(self) -> str | None:
+        return self._writer.error if self._writer is not None else None
 
     def prepare_area(self) -> workarea.WorkArea:
         """A new worktree on a new branch (a resumed session attaches its kept branch)."""
@@ -276,6 +295,7 @@ class Session:
 
     async def close(self, status: str, reason: str, error: str | None) -> RunOutcome:
         """Stop the futures, then commit, write the record, and release everything."""
+        self._wrapping_up = True
         try:
             if self.executor is not None:
                 await self.executor.drain()
@@ -318,7 +338,11 @@ class Session:
                 round((self._loop_ended or now) - self._loop_started, 3)
                 if self._loop_started is not None else None
             )
-            (self.out_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+            broken = self._record_error() or _write_result(self.out_dir / "result.json", result)
+            if broken is not None and reason != "output_error":
+                # the work is kept (branch, commit); the run's record is not whole
+                status, reason = "error", "output_error"
+                result.update(status=status, exit_reason=reason, error=broken)
             self.bus.publish(RunFinished(status, reason, result["wall_s"], _summary(result)))
         return RunOutcome(status, reason, self.out_dir, result)
 
@@ -326,12 +350,18 @@ class Session:
         assert self.area is not None
         patch = self.area.patch()
         patch_file = self.out_dir / "patch.diff"
-        patch_file.write_text(patch)
+        # committed first: the branch keeps the work even where the record cannot be written
         title = self.task.strip().splitlines()[0][:72] if self.task.strip() else "task"
         commit = self.area.commit(f"asyncfc-agent: {title}\n\nRun {self.run_id}.") if patch else None
         if commit is None and patch and self.area.is_git:
             commit = self.area.head()  # the changes were committed earlier (checkpoints)
-        return {
+        saved: dict[str, Any] = {}
+        try:
+            patch_file.write_text(patch)
+        except OSError as exc:
+            saved["patch_error"] = f"cannot write {patch_file}: {exc.strerror or exc}"
+            self.bus.publish(Notice("error", saved["patch_error"]))
+        return saved | {
             "branch": self.area.branch if (self.area.is_git and commit) else None,
             "commit": commit if self.area.is_git else None,
             "patch_file": str(patch_file),
@@ -371,6 +401,17 @@ class Session:
             "out_dir": str(self.out_dir),
             "config_files": cfg.sources,
         }
+
+
+def _write_result(path: Path, result: dict[str, Any]) -> str | None:
+    """Write ``result.json``; the reason it could not be written, or None."""
+    try:
+        path.write_text(json.dumps(result, indent=2) + "\n")
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            path.unlink()  # a torn file reads as a record; no file says there is none
+        return f"cannot write {path}: {exc.strerror or exc}"
+    return None
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:

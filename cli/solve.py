@@ -29,7 +29,7 @@ class SandboxOpt(StrEnum):
 #: Exit codes of solve, demo and ci.
 EXIT_SOLVED, EXIT_UNSOLVED, EXIT_USAGE, EXIT_INFRA, EXIT_LIMIT = 0, 1, 2, 3, 4
 LIMIT_REASONS = frozenset({"max_turns", "max_cost", "timeout"})
-INFRA_REASONS = frozenset({"model_error", "sandbox_error"})
+INFRA_REASONS = frozenset({"model_error", "sandbox_error", "output_error"})
 
 ModelArg = Annotated[Optional[str], typer.Option("--model", "-m", help="Any litellm model string, or scripted/PATH.")]  # noqa: UP045
 ModeArg = Annotated[Optional[ModeOpt], typer.Option("--mode", help="How tool calls run: async (futures), parallel, sync.")]  # noqa: UP045

@@ -62,7 +62,8 @@ def print_plain_summary(outcome: RunOutcome, out: TextIO) -> None:
     lines = [
         f"status:   {outcome.status} ({outcome.exit_reason})",
         f"branch:   {r.get('branch') or '-'}" + (f" at {r['commit'][:12]}" if r.get("commit") else ""),
-        f"patch:    {r.get('patch_file', '-')} ({r.get('patch_bytes', 0)} bytes)",
+        f"patch:    not written ({r['patch_error']})" if r.get("patch_error")
+        else f"patch:    {r.get('patch_file', '-')} ({r.get('patch_bytes', 0)} bytes)",
         f"result:   {outcome.out_dir / 'result.json'}",
         f"time:     {r.get('wall_s', 0):.2f} s wall, {r.get('model_s', 0):.2f} s model, "
         f"{r.get('tool_s', 0):.2f} s tools, {r.get('turns', 0)} turns",
