@@ -32,6 +32,8 @@ from .model import ModelClient, ModelConfigError, ModelError
 from .protocol import SYSTEM_PROMPT
 from .trajectory import TrajectoryWriter
 
+#: Seconds between two progress lines of an image build shown in the run's log.
+IMAGE_PROGRESS_S = 5.0
 SandboxOpener = Callable[[str, Path, str, dict[str, Any]], Sandbox]
 
 
@@ -57,19 +59,20 @@ def open_sandbox(kind: str, workspace: Path, session_id: str, options: dict[str,
     except SandboxConfigError as exc:
         raise SandboxError(str(exc)) from None
     if kind == "auto":
-        kind = "docker" if docker_usable(config) else "local"
+        kind = "docker" if engine_reachable(config.docker_host) else "local"
     return make_sandbox(kind, workspace, session_id=session_id, config=config)
 
 
-def docker_usable(config: Any) -> bool:
-    """Whether an engine answers and has the sandbox image."""
-    from ..sandboxes import engine, image
+def engine_reachable(docker_host: str | None = None) -> bool:
+    """Whether a Docker engine answers: then "auto" is Docker (a missing default image
+    is built), never a silent fall back to the local sandbox."""
+    from ..sandboxes import engine
 
     try:
-        client = engine.connect(config.docker_host)
-        return bool(engine.image_present(client, config.image or image.default_image()))
-    except Exception:
+        engine.connect(docker_host)
+    except SandboxError:
         return False
+    return True
 
 
 def test_verdict(executor: Executor) -> dict[str, Any]:
@@ -179,6 +182,7 @@ class Session:
         self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)
         if self.sandbox.kind == "docker":
             await self._reap_orphans()
+            await self._ensure_image()
         await asyncio.gather(self.sandbox.start(), self.model.warm_up())
         # litellm leaves ~400k long-lived objects: keep the collector's full passes from
         # scanning them (they stalled the event loop for hundreds of milliseconds)
@@ -242,6 +246,30 @@ class Session:
         reaped = await asyncio.to_thread(reap_orphans, session_id=self.run_id, docker_host=host)
         if reaped:
             self.bus.publish(Notice("info", f"removed {len(reaped)} container(s) of dead sessions"))
+
+    async def _ensure_image(self) -> None:
+        """Build the default sandbox image on a machine that does not have it yet."""
+        from ..sandboxes.image import ensure_default_image
+
+        config = getattr(self.sandbox, "config", None)
+        if config is None or config.image:
+            return  # an image of the user's: pulling or building it is theirs to do
+        loop = asyncio.get_running_loop()
+        last = [0.0]
+
+        def progress(line: str) -> None:  # from the build's thread; a line every few seconds
+            now = time.monotonic()
+            if now - last[0] >= IMAGE_PROGRESS_S:
+                last[0] = now
+                loop.call_soon_threadsafe(self.bus.publish, Notice("info", f"sandbox image: {line}"))
+
+        result = await asyncio.to_thread(
+            ensure_default_image, progress=progress, docker_host=config.docker_host
+        )
+        if result.built:
+            self.bus.publish(Notice(
+                "info", f"built the sandbox image {result.image} ({result.method}) in "
+                        f"{result.seconds:.0f} s; later runs use it as it is"))
 
     async def _fresh_sandbox(self) -> Sandbox:
         assert self.area is not None

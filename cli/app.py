@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from . import batch, bench, ci, nav, repl, report, sandbox, solve
+from . import batch, bench, ci, doctor, nav, repl, report, sandbox, solve
 
 app = typer.Typer(
     name="asyncfc-agent",
@@ -26,6 +26,7 @@ app.command("ci")(ci.ci)
 app.command("map")(nav.map_command)
 app.command("outline")(nav.outline_command)
 app.command("report")(report.report)
+app.command("doctor")(doctor.doctor)
 app.add_typer(sandbox.app, name="sandbox")
 
 

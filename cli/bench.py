@@ -82,14 +82,28 @@ def _list(catalog: Any, profiles: Any) -> None:
 
 def _sandbox_kind(choice: BenchSandbox) -> str:
     """One kind for every run: "auto" is decided once, here."""
-    if choice is not BenchSandbox.auto:
-        return choice.value
-    from ..agent.session import docker_usable
-    from ..sandboxes.config import SandboxConfig
+    from ..agent.session import engine_reachable
 
-    kind = "docker" if docker_usable(SandboxConfig()) else "local"
-    typer.echo(f"sandbox: {kind} (auto)", err=True)
+    kind = choice.value
+    if choice is BenchSandbox.auto:
+        kind = "docker" if engine_reachable() else "local"
+        typer.echo(f"sandbox: {kind} (auto)", err=True)
+    if kind == "docker":
+        _ensure_image()
     return kind
+
+
+def _ensure_image() -> None:
+    """Build the default image first where it is missing (every run would need it)."""
+    from ..sandboxes.base import SandboxError
+    from ..sandboxes.image import ensure_default_image
+
+    try:
+        result = ensure_default_image(progress=lambda line: typer.echo(f"sandbox image: {line}", err=True))
+    except SandboxError as exc:
+        _fail(str(exc), 3)
+    if result.built:
+        typer.echo(f"built {result.image} ({result.method}) in {result.seconds:.0f} s", err=True)
 
 
 def _settings(workloads: list[Any], prof: Any, repeat: int, kind: str, out: Path | None,

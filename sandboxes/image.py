@@ -13,6 +13,7 @@ tag and a rebuild, and an unchanged one is never rebuilt.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import glob
 import hashlib
@@ -44,8 +45,16 @@ BUILD_COMMAND = "asyncfc-agent sandbox build"
 _IMPORTED = ("ENV", "WORKDIR", "CMD", "LABEL", "USER", "ENTRYPOINT")
 
 
-def recipe_hash(recipe: Path = DEFAULT_RECIPE) -> str:
+def active_recipe() -> Path:
+    """The recipe of the default image. ``ASYNCFC_SANDBOX_RECIPE`` names another folder
+    (a Dockerfile, ``packages.txt`` and ``offline.toml``) to build and use instead."""
+    override = os.environ.get("ASYNCFC_SANDBOX_RECIPE")
+    return Path(override).expanduser().resolve() if override else DEFAULT_RECIPE
+
+
+def recipe_hash(recipe: Path | None = None) -> str:
     """12 hex digits over the names and contents of the recipe's files."""
+    recipe = recipe or active_recipe()
     digest = hashlib.sha256()
     for path in sorted(p for p in recipe.rglob("*") if p.is_file()):
         digest.update(path.relative_to(recipe).as_posix().encode() + b"\0")
@@ -54,7 +63,7 @@ def recipe_hash(recipe: Path = DEFAULT_RECIPE) -> str:
 
 
 @functools.cache
-def default_image(recipe: Path = DEFAULT_RECIPE) -> str:
+def default_image(recipe: Path | None = None) -> str:
     """The tag of the recipe's image (read once: sandboxes ask for it on the event loop)."""
     return f"{REPOSITORY}:{recipe_hash(recipe)}"
 
@@ -83,9 +92,10 @@ def build_image(
     mirror: str | None = None,
     progress: Progress = lambda _line: None,
     docker_host: str | None = None,
-    recipe: Path = DEFAULT_RECIPE,
+    recipe: Path | None = None,
 ) -> BuildResult:
     """Build the image of ``recipe`` unless it exists (or ``force``). Blocks for minutes."""
+    recipe = recipe or active_recipe()
     client = connect(docker_host)
     image = default_image(recipe)
     if not force and image_present(client, image):
@@ -100,7 +110,37 @@ def build_image(
     return BuildResult(image, built=True, method=method, seconds=time.monotonic() - started)
 
 
-def stale_images(client: Any, recipe: Path = DEFAULT_RECIPE) -> list[str]:
+def ensure_default_image(
+    *, progress: Progress = lambda _line: None, docker_host: str | None = None
+) -> BuildResult:
+    """The default image, built first if it is missing: from its Dockerfile where the base
+    image can be pulled, else from Debian packages. Runs started together on one machine
+    build it once (a lock; the others wait and find it). Blocks for minutes when it builds.
+    """
+    client = connect(docker_host)
+    image = default_image()
+    if image_present(client, image):
+        return BuildResult(image, built=False, method="", seconds=0.0)
+    lock_path = Path(tempfile.gettempdir()) / f"asyncfc-agent-image-{os.getuid()}.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if image_present(client, image):  # built by another run while this one waited
+            return BuildResult(image, built=False, method="", seconds=0.0)
+        progress(f"{image} is missing: building it, once (about a minute)")
+        try:
+            return build_image(progress=progress, docker_host=docker_host)
+        except SandboxError as pulled:
+            progress(f"from its Dockerfile: {pulled}; building from Debian packages instead")
+            try:
+                return build_image(offline=True, progress=progress, docker_host=docker_host)
+            except SandboxError as offline:
+                raise SandboxError(
+                    f"the sandbox image {image} is missing and could not be built: from its "
+                    f"Dockerfile: {pulled}; from Debian packages: {offline}"
+                ) from None
+
+
+def stale_images(client: Any, recipe: Path | None = None) -> list[str]:
     """Tags of default images built from earlier recipes (not the current one, not
     ``latest``). Blocks."""
     keep = {default_image(recipe), f"{REPOSITORY}:latest"}
@@ -109,7 +149,7 @@ def stale_images(client: Any, recipe: Path = DEFAULT_RECIPE) -> list[str]:
 
 
 def remove_stale_images(
-    client: Any, recipe: Path = DEFAULT_RECIPE
+    client: Any, recipe: Path | None = None
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Remove the tags of :func:`stale_images`; an image a container still uses stays.
 
