@@ -2,8 +2,9 @@
 
 Files, in order: ``$XDG_CONFIG_HOME/asyncfc-agent/config.toml`` (the user's), then
 ``asyncfc.toml`` at the repository root (the project's). Top-level keys: ``model``,
-``api_base``, ``mode``; tables ``[agent]``, ``[executor]``, ``[tools]``, ``[model]``,
-``[sandbox]`` with the fields of the matching config class. ``ASYNCFC_MODEL`` overrides
+``api_base``, ``mode``, ``wake``, ``notify``; tables ``[agent]``, ``[executor]``,
+``[tools]``, ``[model]``, ``[sandbox]``, ``[repl]`` with the fields of the matching config
+class. ``ASYNCFC_MODEL`` overrides
 the model of the files.
 """
 
@@ -20,6 +21,7 @@ from ..tools.base import ToolsConfig
 from .executor import ExecutorConfig
 from .loop import AgentConfig, Mode
 from .model import ModelConfig
+from .wake import ReplConfig
 
 
 class ConfigError(Exception):
@@ -43,6 +45,7 @@ class RunConfig:
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    repl: ReplConfig = field(default_factory=ReplConfig)
     #: Where result.json, trajectory.jsonl and patch.diff go (None: a new run folder).
     out_dir: Path | None = None
     #: Apply the patch to the user's working tree at the end.
@@ -93,10 +96,13 @@ def apply_file(cfg: RunConfig, path: Path) -> None:
 def apply_mapping(cfg: RunConfig, data: dict[str, Any], origin: str) -> None:
     sections: dict[str, Any] = {
         "agent": cfg.agent, "executor": cfg.executor, "tools": cfg.tools, "model": cfg.model,
+        "repl": cfg.repl,
     }
     for key, value in data.items():
         if key in ("model", "api_base") and not isinstance(value, dict):
             _set(cfg.model, key, value, origin)
+        elif key in ("wake", "notify"):
+            _set(cfg.repl, key, value, origin)
         elif key == "mode":
             cfg.agent.mode = _mode(value, origin)
         elif key == "sandbox":
@@ -106,6 +112,8 @@ def apply_mapping(cfg: RunConfig, data: dict[str, Any], origin: str) -> None:
                 _set(sections[key], k, v, f"{origin} [{key}]")
         else:
             raise ConfigError(f"{origin}: unknown key {key!r}")
+    if problem := cfg.repl.check():
+        raise ConfigError(f"{origin}: {problem}")
 
 
 def _mode(value: Any, origin: str) -> Mode:

@@ -213,6 +213,18 @@ class InstructionsLoaded(Event):
 
 
 @dataclass
+class WakeUp(Event):
+    """An idle interactive session woke the model: futures it left running resolved."""
+
+    kind: ClassVar[str] = "wake_up"
+    turn: int  # the model response that starts the wake-up turn
+    futures: list[str]  # the results it is given
+    reason: str  # "resolved", or "failed" when one of them failed
+    streak: int  # wake-ups in a row without a message from the user
+    delay_s: float  # from the first of these results resolving to the wake-up
+
+
+@dataclass
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
     status: str

@@ -4,8 +4,9 @@ A user message starts a *turn*: a background task that runs the agent until the 
 answers without tool calls. Whoever drives the session (the REPL) never waits for it:
 messages sent meanwhile go to the agent's inbox and are given at the next turn boundary,
 and futures still running when the model answers are delivered with the next message.
-Each turn ends with a checkpoint commit on the session's branch, which ``undo`` takes back
-off. The conversation is saved in the run folder after every turn (see ``resume``).
+When such futures resolve while no turn runs, the session may wake the model with a turn
+of its own (see ``wake``). Each turn ends with a checkpoint commit on the session's branch,
+which ``undo`` takes back off. The conversation is saved in the run folder after every turn (see ``resume``).
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from . import workarea
-from .events import Notice
+from .events import Event, Notice, WakeUp
 from .executor import Executor
 from .futures import Future
 from .loop import Agent, Finished, Mode, Submitted
 from .model import ModelConfigError, ModelError, litellm_module
 from .resume import DEFAULT_TASK, STATE_VERSION, Saved, repl_dir, resume_note, write_json
 from .session import RunOutcome, Session
+from .wake import CANCELLED_BY_USER, ReplConfig, Waker, wake_message
 
-CANCELLED_BY_USER = "cancelled by the user"
 INTERRUPTED_NOTE = (
     "I interrupted your last turn (Ctrl-C): calls it had not finished and running futures "
     "were cancelled."
@@ -51,6 +52,17 @@ class TurnReport:
     detail: str = ""  # the answer, or what went wrong
     checkpoint: str | None = None  # the commit made at its end, when files changed
     running: list[str] = field(default_factory=list)  # futures still running after it
+    woke: list[str] = field(default_factory=list)  # a wake-up turn: the results that woke it
+
+
+@dataclass
+class Wake:
+    """A wake-up turn to run: the results that woke the model, and why."""
+
+    futures: list[str]
+    reason: str
+    streak: int
+    delay_s: float
 
 
 @dataclass
@@ -131,6 +143,8 @@ class Interactive:
         self._task: asyncio.Task[None] | None = None
         self._answering = False
         self._next_mode: Mode | None = None
+        config: ReplConfig = session.config.repl
+        self.waker = Waker(self, config)
 
     # -- parts -----------------------------------------------------------------------
 
@@ -157,6 +171,11 @@ class Interactive:
     def running(self) -> list[Future]:
         return [f for f in self.executor.futures.values() if not f.done.is_set()]
 
+    def lost(self) -> list[dict[str, Any]]:
+        """Futures of the earlier process (a resumed session) whose end the model never
+        saw: id, tool, and the state they were last saved in."""
+        return list(self.saved.unfinished) if self.saved else []
+
     def future(self, fid: str) -> Future:
         key = fid if fid.startswith("f") else f"f{fid}"
         if key not in self.executor.futures:
@@ -172,10 +191,16 @@ class Interactive:
         self.agent.config.finishing_gate = False
         if self.saved is not None:
             self.agent.messages = list(self.saved.messages)
+        self.session.bus.subscribe(self._on_event)
         self.save()
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind == "future_resolved" and not self.busy:
+            self.waker.on_resolved(self.executor.futures[event.to_dict()["future"]])
 
     async def close(self, reason: str = "user_exit") -> RunOutcome:
         """Stop the turn and the futures, save the conversation, end the session."""
+        self.waker.cancel()
         if self.session.agent is not None:
             if self.busy or self.running():
                 self.interrupt()
@@ -191,46 +216,73 @@ class Interactive:
     def send(self, text: str) -> bool:
         """Give the model a message: True if it starts a turn, False if it waits in the
         inbox of the running turn (it is given at the next turn boundary)."""
+        self.waker.user_wrote()
         if self.busy:
             self.agent.inbox.append(text)
             return False
         self._task = asyncio.create_task(self._converse(text), name="turn")
         return True
 
+    def wake(self, futures: list[str], reason: str, streak: int, delay_s: float) -> None:
+        """Start a wake-up turn: the model is given ``futures``' results and reacts."""
+        assert not self.busy, "a wake-up never interrupts a turn"
+        self._task = asyncio.create_task(
+            self._converse(Wake(futures, reason, streak, delay_s)), name="wake-up"
+        )
+
     async def settle(self) -> None:
         """Wait until no turn runs (the futures may go on)."""
         while self._task is not None and not self._task.done():
             await asyncio.wait([self._task])
 
-    async def _converse(self, text: str) -> None:
+    async def _converse(self, first: str | Wake) -> None:
+        turn = first
         while True:
-            report = await self._turn(text)
+            report = await (self._turn(turn) if isinstance(turn, str) else self._wake_turn(turn))
             self.on_turn_end(report)
             # no await between this check and the end of the task: a message sent after
             # it starts a turn of its own
             if not self.agent.inbox:
+                self.waker.after_turn()
                 return
-            text = self.agent.inbox.pop(0)
+            turn = self.agent.inbox.pop(0)
 
     async def _turn(self, text: str) -> TurnReport:
         self.user_turns += 1
         if self.session.task == DEFAULT_TASK:
             self.session.task = text  # names the session's final commit
+        self.agent.config.max_turns = self.agent.turn + self.budget  # the limit is per message
         report = await self._answer(text)
-        report.checkpoint = await self._checkpoint(report.number, text)
+        first = next((line.strip() for line in text.splitlines() if line.strip()), "")[:60]
+        report.checkpoint = await self._checkpoint(f"turn {report.number}: {first}")
         report.running = [f.id for f in self.running()]
         self.save()
         return report
 
-    async def _answer(self, text: str) -> TurnReport:
+    async def _wake_turn(self, wake: Wake) -> TurnReport:
+        """The model reacts to results nobody asked for; its responses count against the
+        budget of the user's last message, so a wake-up cannot extend it."""
+        self.session.bus.publish(
+            WakeUp(self.agent.turn + 1, wake.futures, wake.reason, wake.streak, wake.delay_s)
+        )
+        report = await self._answer(wake_message(wake.futures), deliver=True)
+        report.woke = wake.futures
+        ids = ", ".join(wake.futures)
+        report.checkpoint = await self._checkpoint(f"wake-up after turn {report.number}: {ids}")
+        report.running = [f.id for f in self.running()]
+        self.save()
+        return report
+
+    async def _answer(self, text: str, *, deliver: bool = False) -> TurnReport:
         agent, n = self.agent, self.user_turns
         if self._next_mode is not None:
             agent.config.mode, self._next_mode = self._next_mode, None
-        agent.config.max_turns = agent.turn + self.budget  # the limit is per message
         if not agent.messages:
             agent.messages = [{"role": "system", "content": agent.system_prompt}]
         agent.messages += [{"role": "user", "content": note} for note in self.notes]
         self.notes = []
+        if deliver:  # the results first, then the words that ask for a reaction
+            agent.deliver()
         self._answering = True
         try:
             await agent.run(text)
@@ -255,16 +307,16 @@ class Interactive:
             self._answering = False
         raise AssertionError("the agent loop returned without a reason")  # pragma: no cover
 
-    async def _checkpoint(self, n: int, text: str) -> str | None:
-        first = next((line.strip() for line in text.splitlines() if line.strip()), "")[:60]
+    async def _checkpoint(self, subject: str) -> str | None:
         try:
-            return await asyncio.to_thread(self.area.commit, f"asyncfc-agent: turn {n}: {first}")
+            return await asyncio.to_thread(self.area.commit, f"asyncfc-agent: {subject}")
         except workarea.WorkAreaError as exc:
-            self.session.bus.publish(Notice("error", f"checkpoint of turn {n} failed: {exc}"))
+            self.session.bus.publish(Notice("error", f"checkpoint of {subject} failed: {exc}"))
             return None
 
     def interrupt(self) -> Interruption:
         """Cancel the running turn, the futures still running and the queued messages."""
+        self.waker.cancel()  # a wake-up that was about to start is stopped too
         turn = self._answering and self._task is not None
         if turn and self._task is not None:
             self._task.cancel()

@@ -35,6 +35,7 @@ from .events import (
     RunFinished,
     RunStarted,
     TextDelta,
+    WakeUp,
     WorkspaceEdited,
 )
 from .trajectory import read_trajectory
@@ -173,6 +174,11 @@ class RequestSpan:
     cost_usd: float = 0.0
     retries: int = 0
     finish_reason: str | None = None
+    woke: list[str] = field(default_factory=list)  # it starts a wake-up turn: these results
+
+    @property
+    def label(self) -> str:
+        return f"turn {self.turn} (wake-up: {', '.join(self.woke)})" if self.woke else f"turn {self.turn}"
 
     def streamed(self) -> str:
         # list() copies in one step, so a reader on another thread never sees it change
@@ -208,6 +214,7 @@ class RunTracker:
         self.requests: list[RequestSpan] = []
         self.futures: dict[str, FutureSpan] = {}
         self.notices: list[Notice] = []
+        self.wakes: dict[int, WakeUp] = {}  # by the model response that starts the wake-up
         self.revision = 0
         self.last_t = 0.0
         self._handlers: dict[type[Event], Callable[[Any], None]] = {
@@ -226,6 +233,7 @@ class RunTracker:
             HandleReturned: self._handle_returned,
             WorkspaceEdited: self._workspace_edited,
             Notice: self.notices.append,
+            WakeUp: self._wake_up,
             RunFinished: self._run_finished,
         }
 
@@ -254,7 +262,11 @@ class RunTracker:
         self.finished = e
 
     def _request_sent(self, e: RequestSent) -> None:
-        self.requests.append(RequestSpan(e.turn, e.t))
+        wake = self.wakes.get(e.turn)
+        self.requests.append(RequestSpan(e.turn, e.t, woke=list(wake.futures) if wake else []))
+
+    def _wake_up(self, e: WakeUp) -> None:
+        self.wakes[e.turn] = e
 
     def _request(self, turn: int) -> RequestSpan | None:
         for request in reversed(self.requests):

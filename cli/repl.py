@@ -11,13 +11,21 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from .repl_format import describe_interruption, describe_turn, recap, styles
+from .repl_format import (
+    describe_interruption,
+    describe_turn,
+    event_style,
+    idle_outcome,
+    recap,
+    styles,
+)
 from .solve import (
     EXIT_INFRA,
     EXIT_USAGE,
@@ -33,6 +41,7 @@ if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
 
     from ..agent.config import RunConfig
+    from ..agent.events import Event
     from ..agent.interactive import Interactive, TurnReport
     from ..agent.resume import Saved
     from ..agent.session import RunOutcome
@@ -81,8 +90,11 @@ class Repl:
         self.repo = repo
         self.saved = saved
         self.screen = Screen()
-        session = new_session(repo, cfg, saved=saved, subscribers=[self.screen.on_event])
+        session = new_session(repo, cfg, saved=saved, subscribers=[self.on_event])
         self.inter: Interactive = Interactive(session, saved=saved, on_turn_end=self.on_turn_end)
+        self.inter.waker.user_busy = self.typing
+        self.edited_at = 0.0  # when the user last changed the line they type
+        self.notified_at = -1e9
         self.armed = False  # the last key was Ctrl-C with nothing to stop
         self.cleared = False  # that Ctrl-C only cleared a typed line
         self.leave_reason: str | None = None
@@ -207,6 +219,50 @@ class Repl:
     def say(self, text: str, style: str = "") -> None:
         self.screen.say(text, style)
 
+    def on_event(self, event: Event) -> None:
+        """Events go to the screen; a result arriving while the session is idle gets a
+        notice that says what happens to it, and rings the terminal if asked."""
+        if event.kind != "future_resolved" or self.inter.session.agent is None or self.inter.busy:
+            self.screen.on_event(event)
+            return
+        from ..agent.wake import failed
+
+        data = event.to_dict()
+        future = self.inter.executor.futures[data["future"]]
+        waker = self.inter.waker
+        if future.delivered or future not in waker.ready():
+            self.screen.on_event(event)
+            return
+        self.screen.flush_text()
+        line = self.screen.log.format(data) or data["future"]
+        self.say(f"  {line} · {idle_outcome(waker, future)}", event_style(data))
+        self.ring(f"{future.id} {future.tool} {'failed' if failed(future) else 'done'}",
+                  idle_outcome(waker, future))
+        self.screen.refresh()
+
+    def ring(self, title: str, body: str) -> None:
+        """The bell or a desktop notification (the ``notify`` setting); results that
+        arrive together ring once."""
+        from .notify import notification
+
+        now = time.monotonic()
+        text = notification(self.inter.session.config.repl.notify, f"asyncfc-agent: {title}", body)
+        if not text or self.prompt is None or now - self.notified_at < 2.0:
+            return
+        self.notified_at = now
+        self.prompt.app.output.write_raw(text)
+        self.prompt.app.output.flush()
+
+    def typing(self) -> bool:
+        """The user is busy at the prompt: a line is being typed, was cleared a moment
+        ago, or a command such as /await runs in its place."""
+        if self.foreground is not None:
+            return True
+        if self.prompt is None:
+            return False
+        pause = self.inter.session.config.repl.typing_pause_s
+        return bool(self.prompt.default_buffer.text) or time.monotonic() - self.edited_at < pause
+
     def on_turn_end(self, report: TurnReport) -> None:
         self.screen.flush_text()
         failed = report.reason in ("error", "model_error")
@@ -222,7 +278,7 @@ class Repl:
 
         path = history_file(self.repo)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return PromptSession(
+        session: PromptSession[str] = PromptSession(
             history=FileHistory(str(path)),
             key_bindings=self._keys(),
             bottom_toolbar=lambda: self.screen.toolbar(self.inter),
@@ -230,6 +286,11 @@ class Repl:
             prompt_continuation=lambda width, _n, _soft: "." * (width - 1) + " ",
             style=styles(),
         )
+        session.default_buffer.on_text_changed += self._edited
+        return session
+
+    def _edited(self, _buffer: object) -> None:
+        self.edited_at = time.monotonic()
 
     def _keys(self) -> Any:
         from prompt_toolkit.enums import DEFAULT_BUFFER

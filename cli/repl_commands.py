@@ -37,6 +37,7 @@ class Commands:
             "undo": (self.undo, "", "revert the last turn's changes (its checkpoint)"),
             "model": (self.model, "[name]", "show or switch the model"),
             "mode": (self.mode, "[async|parallel|sync]", "show or switch how calls run"),
+            "wake": (self.wake, "[auto|failures|off]", "show or set when results wake the model"),
             "cost": (self.cost, "", "tokens, cost and time so far"),
             "save": (self.save, "", "write the conversation (the trajectory is written all along)"),
             "help": (self.help, "", "this help"),
@@ -60,10 +61,11 @@ class Commands:
         return True
 
     async def futures(self, _arg: str) -> bool:
-        futures = list(self.inter.executor.futures.values())
-        if not futures:
+        futures, lost = list(self.inter.executor.futures.values()), self.inter.lost()
+        if not futures and not lost:
             self.say("no futures yet", "class:dim")
-        for line in futures_table(futures, self.inter.session.bus.now()):
+            return False
+        for line in futures_table(futures, self.inter.session.bus.now(), lost):
             self.say(line)
         return False
 
@@ -131,6 +133,14 @@ class Commands:
             self.say(f"mode: {mode.value}{later}")
         else:
             self.say(f"mode: {self.inter.mode.value}")
+        return False
+
+    async def wake(self, arg: str) -> bool:
+        waker = self.inter.waker
+        if arg:
+            waker.set_policy(arg)
+        paused = " (paused until you write: the model woke too often in a row)" if waker.paused else ""
+        self.say(f"wake: {waker.policy.value}{paused}")
         return False
 
     async def cost(self, _arg: str) -> bool:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..agent.futures import Future
     from ..agent.interactive import Interruption, TurnReport
+    from ..agent.wake import Waker
 
 STYLES = {
     "dim": "#888888",
@@ -40,19 +41,49 @@ def describe_interruption(stop: Interruption) -> str:
 
 def describe_turn(report: TurnReport) -> str:
     """The line that closes a turn (an empty answer would otherwise leave no trace)."""
+    name = f"wake-up after turn {report.number}" if report.woke else f"turn {report.number}"
     if report.reason == "cancelled":
-        return f"-- turn {report.number} cancelled"
+        return f"-- {name} cancelled"
     if report.reason in ("error", "model_error"):
-        return f"-- turn {report.number} failed: {report.detail}"
+        return f"-- {name} failed: {report.detail}"
     if report.reason != "submitted":
-        return f"-- turn {report.number} stopped: {report.detail}"
-    parts = [f"-- turn {report.number} done"]
+        return f"-- {name} stopped: {report.detail}"
+    parts = [f"-- {name} done"]
     if report.checkpoint:
         parts.append(f"checkpoint {report.checkpoint[:7]}")
     if report.running:
-        parts.append(f"{', '.join(report.running)} still running: its result goes to the "
-                     "model with your next message")
+        parts.append(f"{', '.join(report.running)} still running")
     return " · ".join(parts)
+
+
+def idle_outcome(waker: Waker, future: Future) -> str:
+    """What happens to a result that arrives while the session is idle."""
+    from ..agent.wake import WakePolicy, failed
+
+    if waker.would_wake([future]):
+        return "the model wakes to it"
+    if waker.paused:
+        return "wake-ups paused: the model gets it with your next message"
+    if waker.policy is WakePolicy.FAILURES and not failed(future):
+        return "passed: the model gets it with your next message"
+    return "the model gets it with your next message"
+
+
+def waiting_line(waker: Waker, now: float) -> str:
+    """The toolbar's part on what the model waits for while the session is idle."""
+    from ..agent.wake import WakePolicy
+
+    waiting = waker.waiting()
+    if waker.held:
+        return "results in: the model wakes when you send or clear your line"
+    if not waiting:
+        return ""
+    running = ", ".join(f"{f.id} {f.tool} {f.duration_s(now):.0f}s" for f in waiting)
+    if waker.paused:
+        return f"the model waits for {running} · wake-ups paused until you write"
+    how = {WakePolicy.AUTO: "wakes on its result", WakePolicy.FAILURES: "wakes if it fails",
+           WakePolicy.OFF: "result with your next message"}[waker.policy]
+    return f"the model waits for {running} · {how}"
 
 
 def event_style(data: dict[str, Any]) -> str:
@@ -67,10 +98,16 @@ def event_style(data: dict[str, Any]) -> str:
     return "class:future"
 
 
-def futures_table(futures: list[Future], now: float) -> list[str]:
+def futures_table(futures: list[Future], now: float,
+                  lost: list[dict[str, Any]] | None = None) -> list[str]:
+    """The futures of the session; ``lost``: those of an earlier process the model never
+    saw the end of (as its record has them: id, tool, state)."""
     from .plain import short_args
 
     rows = [("id", "tool", "state", "time", "model", "call")]
+    for old in lost or []:
+        rows.append((str(old["id"]), str(old["tool"]), "lost", "-", "-",
+                     f"(earlier process; was {old['state']})"))
     for f in futures:
         rows.append((f.id, f.tool, f.state.value, f"{f.duration_s(now):.1f} s",
                      "seen" if f.delivered else "-", short_args(f.args, 50)))

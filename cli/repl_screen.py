@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .plain import PlainLog
-from .repl_format import event_style, styles
+from .repl_format import event_style, styles, waiting_line
 from .sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
@@ -84,7 +84,10 @@ class Screen:
             tail = sanitize_line(self.partial[-60:])
             parts.append(f"turn {inter.user_turns}: " + (f"... {tail}" if tail else "working"))
         running = inter.running()
-        if running:
+        waiting = "" if inter.busy else waiting_line(inter.waker, now)
+        if waiting:
+            parts.append(waiting)
+        elif running:
             parts.append(", ".join(f"{f.id} {f.tool} {f.duration_s(now):.0f}s" for f in running))
         status = " | ".join(parts) or "idle"
         return [("", f" {status} "), ("class:dim", "   /help · Esc-Enter: new line")]

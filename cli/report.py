@@ -69,7 +69,7 @@ def requests_table(tracker: RunTracker) -> RenderableType:
     for r in tracker.requests:
         ttft = f"{r.first_token_t - r.sent_t:.2f} s" if r.first_token_t is not None else "-"
         table.add_row(
-            f"turn {r.turn}", f"{r.sent_t - tracker.origin:.2f} s", ttft,
+            r.label, f"{r.sent_t - tracker.origin:.2f} s", ttft,
             f"{r.end(end) - r.sent_t:.2f} s", str(r.prompt_tokens), str(r.completion_tokens),
             str(r.calls),
         )

@@ -42,6 +42,7 @@ svg .axis text { fill: #59636e; font-size: 11px; }
 svg .grid { stroke: #eaeef2; }
 svg .request { fill: #6f42c1; }
 svg .ttft { fill: #c5b3ea; }
+svg .wake { fill: #bf3989; }
 svg .waited, svg .waiting { fill: #d1d9e0; }
 svg .ok { fill: #2da44e; }
 svg .nonzero { fill: #d4a72c; }
@@ -57,6 +58,7 @@ svg .stale { fill: #953800; font-size: 11px; }
 
 LEGEND = [
     ("request", "model request"), ("ttft", "waiting for the first token"),
+    ("wake", "request of a wake-up turn"),
     ("ok", "resolved"), ("nonzero", "resolved, exit status not 0"), ("failed", "failed"),
     ("timed-out", "timed out"), ("cancelled", "cancelled"), ("waited", "waiting to start"),
 ]
@@ -104,8 +106,9 @@ def _rect(cls: str, scale: Scale, start: float, end: float, y: float, h: float, 
 def request_svg(r: RequestSpan, scale: Scale, end: float, critical: bool) -> str:
     done = r.end(end)
     tokens = f"{r.prompt_tokens} in, {r.completion_tokens} out"
-    tip = f"turn {r.turn}: {done - r.sent_t:.2f} s, {tokens}, {r.calls} call(s)"
+    tip = f"{r.label}: {done - r.sent_t:.2f} s, {tokens}, {r.calls} call(s)"
     cls = "request critical" if critical else "request"
+    cls += " wake" if r.woke else ""
     parts = [_rect(cls, scale, r.sent_t, done, 2, LANE_H - 4, tip)]
     if r.first_token_t is not None and r.first_token_t > r.sent_t:
         ttft = f"turn {r.turn}: first token after {r.first_token_t - r.sent_t:.2f} s"
@@ -224,7 +227,7 @@ def requests_html(tracker: RunTracker) -> str:
     rows = []
     for r in tracker.requests:
         ttft = f"{r.first_token_t - r.sent_t:.2f} s" if r.first_token_t is not None else "-"
-        cells = [r.turn, f"{r.sent_t - tracker.origin:.2f} s", ttft,
+        cells = [r.label, f"{r.sent_t - tracker.origin:.2f} s", ttft,
                  f"{r.end(tracker.activity_end()) - r.sent_t:.2f} s", r.prompt_tokens,
                  r.completion_tokens, r.calls]
         rows.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")

@@ -10,9 +10,12 @@ carrying a marker of ``ALLOWED_SKIPS``, which are off unless asked for.
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
+from support import make_repo
+from terminal import Terminal
 
 REQUIRE_DOCKER = os.environ.get("ASYNCFC_REQUIRE_DOCKER") == "1"
 NO_SKIPS = os.environ.get("ASYNCFC_NO_SKIPS") == "1"
@@ -60,3 +63,26 @@ def docker_image() -> str:
     if not image_present(client, image):
         pytest.skip(missing_image_message(image))
     return str(image)
+
+
+# -- the REPL's tests in a real terminal (a test module may define its own home and repo)
+
+
+@pytest.fixture
+def term(tmp_path: Path) -> Iterator[Terminal]:
+    t = Terminal(tmp_path)
+    try:
+        yield t
+    finally:
+        t.kill()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root: Path = make_repo(tmp_path)
+    return root

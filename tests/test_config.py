@@ -87,3 +87,15 @@ def test_a_bad_config_file_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "asyncfc.toml").write_text("[agent]\nmax_turn = 3\n")
     proc = cli("solve", "fix it", "--repo", str(tmp_path), "--model", "openai/x", cwd=tmp_path)
     assert proc.returncode == 2 and "unknown key 'max_turn'" in proc.stderr
+
+
+def test_wake_and_notify_at_the_top_or_in_the_repl_table(tmp_path: Path) -> None:
+    assert load_config(tmp_path).repl.wake == "auto" and load_config(tmp_path).repl.notify == "off"
+    user_file(tmp_path, 'wake = "failures"\nnotify = "bell"\n[repl]\nmax_wakes = 2\n')
+    cfg = load_config(tmp_path)
+    assert (cfg.repl.wake, cfg.repl.notify, cfg.repl.max_wakes) == ("failures", "bell", 2)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "asyncfc.toml").write_text('wake = "sometimes"\n')
+    with pytest.raises(ConfigError, match="wake must be auto, failures or off, not 'sometimes'"):
+        load_config(repo)

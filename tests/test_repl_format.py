@@ -11,6 +11,7 @@ from asyncfc_agent.agent.events import TextDelta
 from asyncfc_agent.agent.futures import Future, FutureState
 from asyncfc_agent.agent.interactive import Interruption, TurnReport
 from asyncfc_agent.cli import repl, repl_format
+from asyncfc_agent.cli.notify import notification
 from asyncfc_agent.tools.base import Effects
 
 
@@ -33,14 +34,16 @@ def test_futures_table_aligns_state_time_and_whether_the_model_saw_it() -> None:
         '  f1   run   resolved  2.5 s  seen   command="pytest -x"',
         '  f12  run   running   8.0 s  -      command="pytest -x"',
     ]
+    lost = repl_format.futures_table([], 0.0, [{"id": "f3", "tool": "run_tests", "state": "running"}])
+    assert lost[1] == "  f3  run_tests  lost   -     -      (earlier process; was running)"
 
 
 def test_turn_lines() -> None:
     assert repl_format.describe_turn(TurnReport(3, "submitted", "ok")) == "-- turn 3 done"
     done = TurnReport(2, "submitted", "ok", checkpoint="0123456789abcdef", running=["f4"])
-    assert repl_format.describe_turn(done) == (
-        "-- turn 2 done · checkpoint 0123456 · f4 still running: its result goes to the model "
-        "with your next message")
+    assert repl_format.describe_turn(done) == "-- turn 2 done · checkpoint 0123456 · f4 still running"
+    woke = TurnReport(2, "submitted", "ok", woke=["f4"])
+    assert repl_format.describe_turn(woke) == "-- wake-up after turn 2 done"
     assert repl_format.describe_turn(TurnReport(1, "cancelled")) == "-- turn 1 cancelled"
     assert repl_format.describe_turn(TurnReport(1, "max_turns", "reached the limit of 60 turns")) == (
         "-- turn 1 stopped: reached the limit of 60 turns")
@@ -101,7 +104,7 @@ async def test_unknown_commands_list_the_right_ones(printed: tuple[repl.Repl, li
     ui, shown = printed
     assert not await ui.handle("/frobnicate now")
     assert shown == ["unknown command /frobnicate; the commands are: /futures, /await, /cancel, "
-                     "/output, /diff, /undo, /model, /mode, /cost, /save, /help, /exit"]
+                     "/output, /diff, /undo, /model, /mode, /wake, /cost, /save, /help, /exit"]
     assert await ui.handle("/exit")
     assert not await ui.handle("   ")
 
@@ -114,6 +117,21 @@ async def test_a_command_that_cannot_be_done_says_why_and_the_session_goes_on(
     assert not await ui.handle("/model scripted/nowhere.yaml")
     assert not await ui.handle("/output")
     assert not await ui.handle("/cancel")
+    assert not await ui.handle("/wake sometimes")
     assert shown[0] == "unknown mode 'fast': async, parallel or sync"
     assert shown[1].startswith("script nowhere.yaml does not exist")
-    assert shown[2:] == ["usage: /output ID (see /futures)", "usage: /cancel ID (see /futures)"]
+    assert shown[2:] == ["usage: /output ID (see /futures)", "usage: /cancel ID (see /futures)",
+                         "unknown wake setting 'sometimes': auto, failures or off"]
+
+
+def test_notifications_are_the_bell_unless_the_terminal_shows_desktop_ones() -> None:
+    assert notification("off", "t", "b", {}) == ""
+    assert notification("bell", "t", "b", {"TERM_PROGRAM": "iTerm.app"}) == "\a"
+    assert notification("desktop", "t", "b", {"TERM": "xterm-256color"}) == "\a"
+    assert notification("desktop", "t", "b", {"TERM_PROGRAM": "WezTerm"}) == "\x1b]9;t: b\a"
+    assert notification("desktop", "t", "b", {"TERM": "foot"}) == "\x1b]777;notify;t;b\a"
+    # inside tmux a sequence needs a passthrough the user may not have: the bell
+    assert notification("desktop", "t", "b", {"TERM": "foot", "TMUX": "/tmp/x"}) == "\a"
+    # what a future printed cannot end the sequence early or start another one
+    hostile = notification("desktop", "f1;x", "out\x07\x1b]52;c;evil\x1b\\", {"TERM": "foot"})
+    assert hostile.count("\x1b") == 1 and hostile.count("\a") == 1 and hostile.count(";") == 3
