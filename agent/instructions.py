@@ -6,19 +6,18 @@ a path, nearest folder first: the instructions of a sub-project arrive when the 
 gets there.
 
 These files live in the agent's worktree, which the sandbox can write: they are read
-without following a symbolic link, only when they are regular files, and only up to a
-size, so a planted link or FIFO can neither leak a host file into the prompt nor hang
-the host.
+through ``safefs``, only when they are regular files and only up to a size, so a planted
+link or FIFO can neither leak a host file into the prompt nor hang the host.
 """
 
 from __future__ import annotations
 
-import os
 import posixpath
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..safefs import FsError, Root, read_head
 
 #: File names read, in order of preference: the first found in a folder is used.
 NAMES = ("AGENTS.md", "CLAUDE.md")
@@ -88,37 +87,14 @@ def _folders(rel: str, is_folder: bool) -> Iterator[str]:
 
 def read_instructions(root: Path, folder: str, limit: int) -> Instructions | None:
     """The instruction file of ``folder`` (relative, ``""`` for the root), if a regular
-    file is there; neither the folders on the way nor the file may be symbolic links."""
-    try:
-        dir_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        for part in [p for p in folder.split("/") if p]:
-            if part == "..":
-                return None
-            next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
-            os.close(dir_fd)
-            dir_fd = next_fd
-        for name in NAMES:
-            text = _read_regular(dir_fd, name, limit)
-            if text is not None:
-                path = f"{folder}/{name}" if folder else name
-                return Instructions(path, text[:limit], len(text) > limit)
-    except OSError:
-        return None
-    finally:
-        os.close(dir_fd)
+    file is there (a symbolic link is followed only while it stays in the repository)."""
+    base = Root(root)
+    for name in NAMES:
+        path = f"{folder}/{name}" if folder else name
+        try:
+            data, more = read_head(base, path, limit * 4)  # UTF-8: at most 4 bytes a character
+        except FsError:
+            continue  # absent, not a regular file, or a link that leads out
+        text = data.decode("utf-8", errors="replace")
+        return Instructions(path, text[:limit], more or len(text) > limit)
     return None
-
-
-def _read_regular(dir_fd: int, name: str, limit: int) -> str | None:
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-    except OSError:
-        return None  # absent, a symbolic link, or unreadable
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None  # a FIFO or a device would block or never end
-        data = f.read(limit * 4 + 4)  # UTF-8: at most 4 bytes a character
-    return data.decode("utf-8", errors="replace")

@@ -52,22 +52,35 @@ def read_found(found: Found, limit: int) -> bytes:
     st = regular(found)
     if st.st_size > limit:
         raise TooLarge(f"{found.shown} is {size_text(st.st_size)}", st.st_size)
+    data = _read_upto(found, limit + 1)
+    if len(data) > limit:  # it grew since the stat
+        raise TooLarge(f"{found.shown} is over {size_text(limit)}", len(data))
+    return data
+
+
+def read_head(root: Root, rel: str, limit: int) -> tuple[bytes, bool]:
+    """The first ``limit`` bytes of a regular file, and whether there was more."""
+    with root.find(rel) as found:
+        regular(found)
+        data = _read_upto(found, limit + 1)
+    return data[:limit], len(data) > limit
+
+
+def _read_upto(found: Found, size: int) -> bytes:
     assert found.fd is not None
     # reopening the O_PATH fd reads exactly the file the walk checked, not a name
     fd = os.open(f"/proc/self/fd/{found.fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
     try:
         chunks: list[bytes] = []
         got = 0
-        while got <= limit:
-            chunk = os.read(fd, min(_CHUNK, limit + 1 - got))
+        while got < size:
+            chunk = os.read(fd, min(_CHUNK, size - got))
             if not chunk:
                 break
             chunks.append(chunk)
             got += len(chunk)
     finally:
         os.close(fd)
-    if got > limit:  # it grew since the stat
-        raise TooLarge(f"{found.shown} is over {size_text(limit)}", got)
     return b"".join(chunks)
 
 

@@ -34,12 +34,19 @@ def test_links_and_fifos_are_not_read(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     (root / "sub").mkdir(parents=True)
     (root / "AGENTS.md").symlink_to(secret)
-    (root / "linked").symlink_to(tmp_path)  # a folder on the way that is a link
+    (root / "linked").symlink_to(tmp_path)  # a folder on the way that leads out
     os.mkfifo(root / "sub" / "AGENTS.md")  # would block a plain open
     assert read_instructions(root, "", 1000) is None
     assert read_instructions(root, "linked", 1000) is None
     assert read_instructions(root, "sub", 1000) is None
     assert read_instructions(root, "../", 1000) is None
+    # a link that stays inside is the same file under another name
+    (root / "docs").mkdir()
+    (root / "docs" / "agents.md").write_text("inside\n")
+    (root / "sub2").mkdir()
+    (root / "sub2" / "AGENTS.md").symlink_to("../docs/agents.md")
+    doc = read_instructions(root, "sub2", 1000)
+    assert doc is not None and doc.text == "inside\n"
 
 
 def test_folder_files_come_nearest_first_and_once(tmp_path: Path) -> None:
