@@ -161,7 +161,8 @@ class Root:
                 links += 1
                 if links > MAX_LINKS:
                     raise FsError(f"{rel}: too many levels of symbolic links (a loop?)")
-                target = os.readlink(name, dir_fd=fds[-2])
+                # the link's own fd: the name may already be something else
+                target = os.readlink("", dir_fd=fd)
                 os.close(fds.pop())
                 pending += self._target(target, fds, stack, here)
                 continue

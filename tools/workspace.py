@@ -40,7 +40,7 @@ IGNORED_DIRS = frozenset(
 
 #: Bytes of one file the file tools read at most: their results are capped far below
 #: this, and a bigger file (data, a build artefact, a sparse file) is for ``run``.
-MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FILE_BYTES = 16_000_000
 
 
 class WorkspaceError(ToolError):
