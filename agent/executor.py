@@ -96,6 +96,7 @@ class Executor:
         self._published_output: dict[str, int] = {}  # characters, by future
         self._flush_handles: dict[str, asyncio.TimerHandle] = {}
         self._sandbox_lock = asyncio.Lock()
+        self._sandbox_lost = False  # it died and no new one could be started yet
         self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------
@@ -248,6 +249,8 @@ class Executor:
         future.state = FutureState.RUNNING
         future.started_s = self.bus.now()
         future.workspace_rev = self.workspace.revision
+        if self._sandbox_lost:
+            await self._replace_sandbox()
         sandbox = self.sandbox
         snapshot: Snapshot | None = None
         try:
@@ -296,9 +299,11 @@ class Executor:
                 await dead.close()
             try:
                 self.sandbox = await self._sandbox_factory()
-            except SandboxError as exc:
+            except Exception as exc:  # the engine may be down for a while: later futures retry
+                self._sandbox_lost = True
                 self.bus.publish(Notice("error", f"could not start a new sandbox: {exc}"))
                 return
+            self._sandbox_lost = False
             self.bus.publish(Notice("warning", "the sandbox died; a new one was started"))
 
     def _finish(

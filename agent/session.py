@@ -271,6 +271,15 @@ class Session:
                 "info", f"built the sandbox image {result.image} ({result.method}) in "
                         f"{result.seconds:.0f} s; later runs use it as it is"))
 
+    async def _remove_leftovers(self) -> None:
+        """Containers of this run that closing left (the engine was away when they died)."""
+        from ..sandboxes.containers import remove_session
+
+        host = self.config.sandbox.options.get("docker_host")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(15):
+                await asyncio.to_thread(remove_session, self.run_id, docker_host=host)
+
     async def _fresh_sandbox(self) -> Sandbox:
         assert self.area is not None
         cfg = self.config.sandbox
@@ -357,6 +366,8 @@ class Session:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(15):
                         await box.close()
+            if self.sandbox is not None and self.sandbox.kind == "docker":
+                await self._remove_leftovers()
             if self.area is not None:
                 await asyncio.to_thread(self.area.remove)
             now = time.monotonic()

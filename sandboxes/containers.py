@@ -154,6 +154,8 @@ def remove_container(client: Any, container_id: str) -> None:
     except docker.errors.APIError as exc:
         if "already in progress" not in str(exc):
             raise SandboxError(f"cannot remove container {container_id[:12]}: {brief(exc)}") from None
+    except (OSError, docker.errors.DockerException) as exc:  # the engine does not answer
+        raise SandboxError(f"cannot remove container {container_id[:12]}: {brief(exc)}") from None
 
 
 def prune(
@@ -179,6 +181,24 @@ def _remove_snapshots(container: SandboxContainer) -> None:
     if container.owner_alive is None or not path.name.startswith(SNAPSHOT_DIR_PREFIXES):
         return  # another host's folder, or not one of ours
     shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_session(session_id: str, *, docker_host: str | None = None) -> list[str]:
+    """Remove every container of one session, e.g. at its end. Blocks.
+
+    Catches what closing each sandbox left behind: a container that could not be
+    removed while the engine was away (and is back now). Quiet like ``reap_orphans``.
+    """
+    from docker.errors import DockerException
+
+    try:
+        client = connect(docker_host)
+        found = list_containers(client, session_id=session_id)
+        for container in found:
+            remove_container(client, container.id)
+    except (SandboxError, OSError, DockerException):
+        return []
+    return [c.name for c in found]
 
 
 def reap_orphans(*, session_id: str | None = None, docker_host: str | None = None) -> list[str]:

@@ -25,6 +25,8 @@ def inspect_death(client: Any, container_id: str | None, name: str, memory: str)
 
 
 def describe_exit(name: str, state: Mapping[str, Any], memory: str) -> str:
+    if state.get("Status") == "removing":  # ``docker rm -f``: removal starts before the kill
+        return f"container {name} was removed"
     if state.get("OOMKilled"):
         return f"container {name} ran out of memory (limit {memory}) and was killed"
     code = state.get("ExitCode")

@@ -84,10 +84,13 @@ def is_not_found(exc: BaseException) -> bool:
 
 
 def image_present(client: Any, image: str) -> bool:
+    """Whether the engine has ``image``; raises ``EngineUnreachable`` when it does not answer."""
     import docker.errors
 
     try:
         client.images.get(image)
     except docker.errors.ImageNotFound:
         return False
+    except (OSError, docker.errors.DockerException) as exc:
+        raise EngineUnreachable(f"the Docker engine did not answer: {brief(exc)}") from None
     return True

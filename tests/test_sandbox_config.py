@@ -113,5 +113,7 @@ def test_death_reasons_read_as_one_line() -> None:
     assert oom == "container box ran out of memory (limit 2g) and was killed"
     killed = describe_exit("box", {"ExitCode": 137, "Error": ""}, "2g")
     assert killed == "container box stopped (exit code 137, killed)"
+    removed = describe_exit("box", {"Status": "removing", "ExitCode": 137}, "2g")
+    assert removed == "container box was removed"
     failed = describe_exit("box", {"ExitCode": 1, "Error": "mount failed"}, "2g")
     assert failed == "container box stopped (exit code 1): mount failed"
