@@ -29,7 +29,7 @@ from .paths import (
     WrongKind,
     kind_of,
 )
-from .tree import MAX_DEPTH, Listing, walk
+from .tree import MAX_DEPTH, Listing, as_text, walk
 
 __all__ = [
     "MAX_DEPTH",
@@ -44,6 +44,7 @@ __all__ = [
     "Root",
     "TooLarge",
     "WrongKind",
+    "as_text",
     "kind_of",
     "list_dir",
     "read_bytes",

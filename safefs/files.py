@@ -51,7 +51,8 @@ def read_found(found: Found, limit: int) -> bytes:
     """The content of a found regular file, refusing one larger than ``limit`` bytes."""
     st = regular(found)
     if st.st_size > limit:
-        raise TooLarge(f"{found.shown} is {size_text(st.st_size)}", st.st_size)
+        raise TooLarge(f"{found.shown} is {size_text(st.st_size)} ({st.st_size:,} bytes)",
+                       st.st_size)
     data = _read_upto(found, limit + 1)
     if len(data) > limit:  # it grew since the stat
         raise TooLarge(f"{found.shown} is over {size_text(limit)}", len(data))

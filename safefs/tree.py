@@ -7,6 +7,7 @@ swapped for a symlink while the walk runs is skipped, not followed out of the ro
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,6 +31,22 @@ class Listing:
 
     def path(self, name: str) -> str:
         return f"{self.rel}/{name}" if self.rel else name
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def as_text(path: str) -> str:
+    """A path as one line of text that encodes: bytes of a name that are not UTF-8 (which
+    ``os`` gives as lone surrogates) and control characters (a newline would read as two
+    names, an escape sequence would reach a terminal) as ``\\xff``-style escapes."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        path = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if _CONTROL.search(path):
+        path = _CONTROL.sub(lambda m: repr(m.group())[1:-1], path)
+    return path
 
 
 def _scan(fd: int, rel: str) -> Listing:

@@ -13,7 +13,7 @@ from asyncfc_agent.tools.base import ToolContext, ToolError, ToolsConfig
 from asyncfc_agent.tools.edit_file import EditFile, EditFileArgs
 from asyncfc_agent.tools.list_files import ListFiles, ListFilesArgs, glob_regex
 from asyncfc_agent.tools.read_file import ReadFile, ReadFileArgs
-from asyncfc_agent.tools.workspace import Workspace
+from asyncfc_agent.tools.workspace import MAX_FILE_BYTES, Workspace
 from asyncfc_agent.tools.write_file import WriteFile, WriteFileArgs
 
 
@@ -359,3 +359,23 @@ def test_effects_and_schemas() -> None:
     assert set(schema["parameters"]["properties"]) == {"path", "start_line", "end_line"}
     with pytest.raises(ValueError, match="extra"):
         ReadFile().parse({"path": "a", "lines": 3})
+
+
+async def test_odd_names_are_listed_as_one_line_of_text_each(ctx: ToolContext) -> None:
+    for name in (b"nl\nname.txt", b"odd\xff\xfe.txt", b"esc\x1b]0;title\x07.txt"):
+        put(ctx, os.fsdecode(name), b"x\n")
+    listed = (await ListFiles().run(ctx, ListFilesArgs())).output.splitlines()
+    assert listed == ["esc\\x1b]0;title\\x07.txt", "nl\\nname.txt", "odd\\xff\\xfe.txt"]
+    assert sorted(ctx.workspace.fingerprint()) == listed
+    with pytest.raises(ToolError, match="cannot contain a NUL byte"):
+        await ReadFile().run(ctx, ReadFileArgs(path="a\0b"))
+
+
+async def test_a_file_over_the_size_cap_is_refused_unread(ctx: ToolContext) -> None:
+    (ctx.workspace.root / "big.log").touch()
+    os.truncate(ctx.workspace.root / "big.log", MAX_FILE_BYTES + 1)
+    for call in (ReadFile().run(ctx, ReadFileArgs(path="big.log")),
+                 EditFile().run(ctx, EditFileArgs(path="big.log", old="a", new="b"))):
+        with pytest.raises(ToolError, match=r"big\.log is 16\.0 MB \(16,000,001 bytes\): the file tools read files up to "
+                                            r"16\.0 MB; use run \(head, tail, sed -n, grep\)"):
+            await call

@@ -38,6 +38,8 @@ A = TypeVar("A", bound=ToolArgs)
 
 def norm_path(path: str) -> str:
     """A workspace-relative path in one spelling: posix, no ``./``, ``""`` for the root."""
+    if "\0" in path:
+        raise ToolError(f"{path!r}: a path cannot contain a NUL byte")
     p = posixpath.normpath(path.replace("\\", "/").strip() or ".")
     if p.startswith("/"):
         raise ToolError(f"{path!r}: give a path relative to the repository root")

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from pydantic import Field
 
-from ..safefs import FsError
+from ..safefs import FsError, as_text
 from ..safefs import walk as tree_walk
 from .base import Effects, Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from .text import locate, missing, plural, shown
@@ -74,15 +74,15 @@ def walk(
     files: list[str] = []
     deep_dirs: list[str] = []
     for listing in tree_walk(ws.fs, top):
-        rel_dir = listing.rel
+        rel_dir = as_text(listing.rel)
         prefix = "" if not rel_dir else rel_dir + "/"
         depth = 0 if not rel_dir else rel_dir.count("/") + 1
         listing.dirs[:] = sorted(d for d in listing.dirs if d not in IGNORED_DIRS)
         if max_depth is not None and depth + 1 >= max_depth:
-            deep_dirs += [prefix + d + "/" for d in listing.dirs]
+            deep_dirs += [prefix + as_text(d) + "/" for d in listing.dirs]
             listing.dirs[:] = []
         for entry in listing.others:
-            name = entry.name
+            name = as_text(entry.name)
             rel = prefix + name
             if regex is None or regex.match(name if by_name else rel):
                 files.append(rel)

@@ -23,6 +23,7 @@ from ..safefs import (
     Root,
     TooLarge,
     WrongKind,
+    as_text,
     list_dir,
     read_bytes,
     size_text,
@@ -120,7 +121,7 @@ class Workspace:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
                     continue
-                found[listing.path(entry.name)] = (st.st_mtime_ns, st.st_size)
+                found[as_text(listing.path(entry.name))] = (st.st_mtime_ns, st.st_size)
         return found
 
     @staticmethod

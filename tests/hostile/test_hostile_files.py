@@ -116,7 +116,7 @@ def test_symlinks_to_the_host_special_files_and_markers_are_refused(
         (("read_file", {"path": "pipe"}), "pipe is a named pipe (FIFO), not a regular file"),
         (("outline", {"path": "pipe.py"}), "pipe.py is a named pipe (FIFO), not a regular file"),
         (("write_file", {"path": "pipe", "content": "x"}), "cannot write pipe: pipe is a named pipe (FIFO)"),
-        (("read_file", {"path": "sparse.bin"}), "sparse.bin is 20.0 GB: the file tools read files up to 16.0 MB"),
+        (("read_file", {"path": "sparse.bin"}), "sparse.bin is 20.0 GB (20,000,000,000 bytes): the file tools read files up to 16.0 MB"),
         (("edit_file", {"path": "sparse.bin", "old": "a", "new": "b"}), "sparse.bin is 20.0 GB"),
         (("run_tests", {}), "no test command found"),
     ]
