@@ -249,6 +249,10 @@ class ModelClient:
             "timeout": cfg.timeout_s,
             **cfg.extra,
         }
+        if not cfg.scripted:
+            # the provider's own client would retry too, with its own delays, multiplying
+            # the attempts: the retries and their backoff are this adapter's alone
+            kwargs["max_retries"] = 0
         if cfg.api_base:
             kwargs["api_base"] = cfg.api_base
         if cfg.api_key:
@@ -339,4 +343,15 @@ def _describe(exc: BaseException, model: str) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if len(text) > 300:
         text = text[:300] + "..."
-    return f"{model}: {type(exc).__name__}: {text}"
+    return f"{model}: {type(exc).__name__}: {text}{_key_hint(exc, model)}"
+
+
+def _key_hint(exc: BaseException, model: str) -> str:
+    """For a key the provider refused: the variable it is read from."""
+    if type(exc).__name__ not in ("AuthenticationError", "PermissionDeniedError") or _litellm is None:
+        return ""
+    try:
+        provider = str(_litellm.get_llm_provider(model=model)[1])
+    except Exception:
+        return ""
+    return f" (the API key was refused: set {provider.upper()}_API_KEY to a valid key)"
