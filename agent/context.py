@@ -110,7 +110,9 @@ class TokenCounter:
         return 3 + sum(self.message(m) for m in messages)  # 3: the reply's priming
 
     def tools(self, tools: list[dict[str, Any]]) -> int:
-        return self.text(json.dumps(tools)) if tools else 0
+        if not tools:
+            return 0
+        return self._count("tools:" + json.dumps(tools), lambda: {"messages": [], "tools": tools})
 
     def _count(self, key: str, what: Callable[[], dict[str, Any]]) -> int:
         if (n := self._cache.get(key)) is not None:
@@ -175,6 +177,7 @@ class ContextKeeper:
         #: A limit learnt from the provider refusing a request as too long.
         self.learnt_limit: int | None = None
         self.last_tokens = 0  # the estimate of the last request
+        self.largest = 0  # of any request
         self.compactions = 0
 
     @property
@@ -186,6 +189,10 @@ class ContextKeeper:
     def size(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
         return self.counter.messages(messages) + self.counter.tools(tools)
 
+    def _sent(self, tokens: int) -> None:
+        self.last_tokens = tokens
+        self.largest = max(self.largest, tokens)
+
     def refused(self, tokens: int) -> None:
         """The provider found a request of ``tokens`` (by our count) too long."""
         self.learnt_limit = min(self.limit, int(tokens * MARGIN))
@@ -195,8 +202,8 @@ class ContextKeeper:
         """Compact ``messages`` in place when the request would go over the budget (or
         ``hard``: the provider refused it); what was done, or None."""
         before = self.size(messages, tools)
-        self.last_tokens = before
         if before <= self.limit and not hard:
+            self._sent(before)
             return None
         target = int(self.limit * (HARD_TARGET if hard else TARGET))
         done = Compaction(before, in_flight=in_flight)
@@ -210,7 +217,8 @@ class ContextKeeper:
                 break
         else:
             done.shortened += _shorten(messages, 0, len(messages), hard=True)
-        self.last_tokens = done.tokens_after = self.size(messages, tools)
+        done.tokens_after = self.size(messages, tools)
+        self._sent(done.tokens_after)
         self.compactions += 1
         return done
 

@@ -202,6 +202,14 @@ class Agent:
             self._context = ContextKeeper(budget, counter)
         return self._context
 
+    def context_record(self) -> dict[str, Any]:
+        """The budget and its use, for the run record."""
+        keeper = self.context
+        budget = keeper.budget
+        return {"window": budget.window, "reserve": budget.reserve, "source": budget.source,
+                "limit": keeper.limit, "last_request_tokens": keeper.last_tokens,
+                "largest_request_tokens": keeper.largest, "compactions": keeper.compactions}
+
     def fit_context(self, *, hard: bool = False) -> int:
         """Compact the history if the next request would go over the budget; its size."""
         keeper = self.context

@@ -17,7 +17,6 @@ from asyncfc_agent.agent.context import (
     budget_for,
 )
 from asyncfc_agent.agent.model import litellm_module
-from asyncfc_agent.agent.scripted import turn_index
 
 SYSTEM = {"role": "system", "content": "You are an engineer. " * 20}
 TASK = {"role": "user", "content": "Fix the parser: dates with a trailing Z are rejected."}
@@ -54,6 +53,14 @@ def history(steps: int = 12) -> list[dict[str, Any]]:
                  protocol.tool_message("deliver_1", protocol.AWAIT, result("f2", 0, 5))]
     messages += response(steps, "short")
     return messages
+
+
+def turn_index(messages: list[dict[str, Any]]) -> int:
+    """The response the scripted model gives next (its module imports litellm: not at
+    collection)."""
+    from asyncfc_agent.agent.scripted import turn_index
+
+    return int(turn_index(messages))
 
 
 def assert_valid(messages: list[dict[str, Any]]) -> None:
