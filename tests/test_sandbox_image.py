@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from asyncfc_agent.sandboxes.base import SandboxError
+from asyncfc_agent.sandboxes.docker import DockerSandbox
+from asyncfc_agent.sandboxes.engine import connect
 from asyncfc_agent.sandboxes.image import (
     DEFAULT_RECIPE,
     REPOSITORY,
     base_suite,
+    build_image,
     debian_mirror,
     default_image,
     import_changes,
@@ -75,3 +79,19 @@ def test_missing_image_says_how_to_build_it() -> None:
     message = missing_image_message("asyncfc-agent-sandbox:abc")
     assert "asyncfc-agent sandbox build --offline" in message
     assert "pull or build" in missing_image_message("mine:1", custom=True)
+
+
+@pytest.mark.docker
+async def test_the_built_image_holds_what_the_recipe_asks_for(docker_image: str, tmp_path: Path) -> None:
+    packages = read_packages(DEFAULT_RECIPE / "packages.txt")
+    async with DockerSandbox(tmp_path, session_id=f"test-{uuid.uuid4().hex[:10]}") as box:
+        query = await box.exec(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *packages])
+        user = (await box.exec("id -u")).output.strip()
+    installed = {line.split()[0] for line in query.output.splitlines() if line.endswith(" installed")}
+    assert installed == set(packages), query.output
+    assert user != "0"
+    config = connect().api.inspect_image(docker_image)["Config"]
+    assert config["WorkingDir"] == "/workspace" and "LANG=C.UTF-8" in config["Env"]
+    # it is there: building again builds nothing
+    again = build_image()
+    assert (again.image, again.built, again.method) == (docker_image, False, "")
