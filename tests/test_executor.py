@@ -346,3 +346,16 @@ async def test_a_whole_workspace_writer_holds_back_a_later_reader(env: Env) -> N
     env.open()
     await env.ex.wait([reader], timeout_s=60)
     assert "late" in reader.value().output and reader.workspace_rev == 1
+
+
+async def test_a_snapshot_reader_sees_no_git_and_its_snapshot_goes(env: Env) -> None:
+    (env.root / ".git").mkdir()
+    (env.root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    snaps = env.root.parent / "snaps"
+    f = env.submit("run", command=env.gated("ls -A"), readonly=True)
+    await env.running(f)
+    assert len(list(snaps.iterdir())) == 1  # its copy, while it runs
+    env.open()
+    await env.ex.wait([f])
+    assert f.value().output.splitlines()[:-1] == ["a.txt", "b.txt"]  # no .git
+    assert list(snaps.iterdir()) == []

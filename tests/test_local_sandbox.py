@@ -89,3 +89,22 @@ def test_a_zombie_is_not_alive_and_a_reused_pid_is_not_the_same_process() -> Non
         child.kill()
         child.wait()
     assert not process_alive(child.pid)
+
+
+async def test_a_snapshot_leaves_git_out_and_is_removed(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    for rel, text in {"pkg/mod.py": "V = 1\n", ".env": "hidden\n", ".gitignore": "*.pyc\n",
+                      ".git/HEAD": "ref: refs/heads/main\n", ".git/config": "[core]\n"}.items():
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_text(text)
+    async with LocalSandbox(work, snapshot_root=tmp_path / "snaps") as box:
+        snap = await box.snapshot(1)
+        assert snap.host_path is not None
+        copied = sorted(str(p.relative_to(snap.host_path)) for p in snap.host_path.rglob("*"))
+        assert copied == [".env", ".gitignore", "pkg", "pkg/mod.py"]  # all but .git
+        (work / "pkg/mod.py").write_text("V = 2\n")
+        assert (snap.host_path / "pkg/mod.py").read_text() == "V = 1\n"
+        await box.remove_snapshot(snap)
+        assert not snap.host_path.exists()
+        kept = await box.snapshot(2)
+    assert kept.host_path is not None and not kept.host_path.exists()  # closing removes the rest
