@@ -20,7 +20,7 @@ class SandboxConfigError(ValueError):
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """Settings of the Docker sandbox (the local sandbox ignores them)."""
+    """Settings of the Docker sandbox (the local sandbox keeps only the disk reserves)."""
 
     #: Image the containers run; None means the default image, built by
     #: ``asyncfc-agent sandbox build``. A per-repo image needs python3 and /bin/sh.
@@ -55,13 +55,24 @@ class SandboxConfig:
     close_timeout_s: float = 10.0
     #: Docker engine to use; None reads DOCKER_HOST, else the local socket.
     docker_host: str | None = None
+    #: Largest file a command may write (docker syntax); also bounds sparse files. A
+    #: command past it is killed (SIGXFSZ) and fails with the reason.
+    max_file_size: str = "1g"
+    #: Free space kept on the disks of the workspace and the snapshots: below it the
+    #: running commands are stopped and fail with the reason, and snapshots are refused.
+    #: The local sandbox keeps it too.
+    disk_reserve: str = "1g"
+    #: Free inodes kept on those disks, the same way (a command creating millions of files).
+    inode_reserve: int = 50_000
 
     def __post_init__(self) -> None:
-        for name in ("memory", "tmp_size"):
+        for name in ("memory", "tmp_size", "max_file_size", "disk_reserve"):
             if not _SIZE.match(getattr(self, name)):
                 raise SandboxConfigError(f"sandbox.{name}: {getattr(self, name)!r} is not a size")
         if self.cpus <= 0:
             raise SandboxConfigError(f"sandbox.cpus must be positive, not {self.cpus}")
+        if self.inode_reserve < 0:
+            raise SandboxConfigError(f"sandbox.inode_reserve must not be negative, not {self.inode_reserve}")
         if self.pids_limit < 16:
             raise SandboxConfigError(f"sandbox.pids_limit {self.pids_limit} is too low to run a shell")
         if self.user is not None and not _USER.match(self.user):

@@ -20,6 +20,7 @@ import contextlib
 import os
 import posixpath
 import shutil
+import signal
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
@@ -39,6 +40,7 @@ from .base import (
 from .channel import Channel, Command
 from .config import SandboxConfig
 from .containers import remove_container
+from .diskguard import DiskGuard
 from .docker_exit import inspect_death
 from .docker_host import hand_over, resolve_user, snapshot_root_beside
 from .docker_spec import SNAPSHOTS, ContainerSpec, container_name, create_container
@@ -48,6 +50,8 @@ from .local import LocalSandbox
 from .output import OutputBuffer
 
 _KILL_GRACE_S = 0.5
+#: Exit statuses of a command killed by SIGXFSZ: by the signal, or its shell's report.
+_FILE_TOO_LARGE = (-signal.SIGXFSZ, 128 + signal.SIGXFSZ)
 
 
 class DockerSandbox:
@@ -79,6 +83,7 @@ class DockerSandbox:
         self._channel: Channel | None = None
         self._shell = "/bin/sh"
         self._start_lock = asyncio.Lock()
+        self._guard = DiskGuard.of(self.config, [self.host_workspace])
         self._death: str | None = None
         self._closed = False
 
@@ -162,6 +167,7 @@ class DockerSandbox:
             await self._release()
 
     async def _release(self) -> None:
+        await self._guard.close()
         if self._channel is not None:
             self._channel.close()
         with contextlib.suppress(SandboxError, TimeoutError):
@@ -193,7 +199,8 @@ class DockerSandbox:
         if self.file_owner is not None:
             os.chown(root, *self.file_owner)
         self._snapshot_root = root
-        self._copier = LocalSandbox(self.host_workspace, env={}, snapshot_root=root)
+        self._guard.watch_also(root)
+        self._copier = LocalSandbox(self.host_workspace, env={}, snapshot_root=root, guard=self._guard)
 
     async def _launch(self) -> None:
         try:
@@ -266,8 +273,9 @@ class DockerSandbox:
         output = OutputBuffer(output_limit, on_output)
         started = time.monotonic()
         try:
-            running = await channel.run(argv, cwd=cwd or self.workdir, env=env or {}, output=output)
-            code = await _wait(running, timeout_s)
+            async with self._guard.watch():
+                running = await channel.run(argv, cwd=cwd or self.workdir, env=env or {}, output=output)
+                code = await _wait(running, timeout_s)
         except SandboxDied as exc:
             raise SandboxDied(await self._death_reason()) from exc
         finally:
@@ -275,6 +283,11 @@ class DockerSandbox:
         if running.oom:
             raise SandboxLimit(
                 f"stopped: the command ran out of memory (limit {self.config.memory}) and was killed"
+            )
+        if code in _FILE_TOO_LARGE:
+            raise SandboxLimit(
+                f"stopped: the command wrote a file past {self.config.max_file_size} "
+                "(sandbox.max_file_size) and was killed"
             )
         text, truncated = output.text()
         return ExecResult(

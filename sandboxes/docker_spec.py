@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import SandboxConfig
+from .config import SandboxConfig, size_in_bytes
 from .containers import owner_labels
 
 #: Where snapshots appear in the container.
@@ -78,9 +78,10 @@ def environment(config: SandboxConfig) -> dict[str, str]:
 
 
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
-    from docker.types import LogConfig
+    from docker.types import LogConfig, Ulimit
 
     cfg = spec.config
+    max_file = size_in_bytes(cfg.max_file_size)
     binds = {
         str(spec.workspace): {"bind": cfg.workdir, "mode": "rw"},
         str(spec.snapshot_root): {"bind": SNAPSHOTS, "mode": "rw"},
@@ -97,6 +98,8 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "memswap_limit": cfg.memory,
         "nano_cpus": int(min(cfg.cpus, os.cpu_count() or 1) * 1e9),
         "pids_limit": cfg.pids_limit,
+        # a file past it kills its writer: no sparse terabyte for the host to copy or diff
+        "ulimits": [Ulimit(name="fsize", soft=max_file, hard=max_file)],
         "read_only": cfg.read_only_root,
         "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={cfg.tmp_size}"},
         "init": True,  # reaps the orphans of commands

@@ -23,9 +23,11 @@ def make_sandbox(
 ) -> Sandbox:
     """A sandbox of ``workspace``, not started yet (use it as an async context manager)."""
     if kind == "local":
+        from .diskguard import DiskGuard
         from .local import LocalSandbox
 
-        return LocalSandbox(workspace)
+        guard = DiskGuard.of(config or SandboxConfig(), [workspace])
+        return LocalSandbox(workspace, guard=guard)
     if kind == "docker":
         from .docker import DockerSandbox
 

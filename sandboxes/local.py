@@ -29,6 +29,7 @@ from .base import (
     SandboxError,
     Snapshot,
 )
+from .diskguard import DiskGuard
 from .output import OutputBuffer
 
 #: Entries of the workspace root left out of snapshots (large, and not what tests read).
@@ -124,6 +125,7 @@ class LocalSandbox:
         env: Mapping[str, str] | None = None,
         snapshot_root: Path | None = None,
         shell: str | None = None,
+        guard: DiskGuard | None = None,
     ) -> None:
         self.host_workspace = workspace.resolve()
         self.workdir = str(self.host_workspace)
@@ -138,6 +140,8 @@ class LocalSandbox:
         self._copy_slots = asyncio.Semaphore(COPY_SLOTS)
         use_pidfd_child_watcher()  # also for the Docker sandbox, which copies through one
         self._owned_root: Path | None = None
+        #: Stops commands and copies when the disk runs low (None: no reserve kept).
+        self.guard = guard
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -193,7 +197,7 @@ class LocalSandbox:
 
         timed_out = False
         try:
-            async with asyncio.timeout(timeout_s):
+            async with self._guarded(), asyncio.timeout(timeout_s):
                 await pump()
         except TimeoutError:
             timed_out = True
@@ -233,6 +237,9 @@ class LocalSandbox:
             async with asyncio.timeout(2):
                 await proc.wait()
 
+    def _guarded(self, what: str = "stopped") -> contextlib.AbstractAsyncContextManager[None]:
+        return self.guard.watch(what) if self.guard is not None else contextlib.nullcontext()
+
     def _root(self) -> Path:
         if self._snapshot_root is not None:
             self._snapshot_root.mkdir(parents=True, exist_ok=True)
@@ -244,6 +251,8 @@ class LocalSandbox:
                 self._owned_root = Path(tempfile.mkdtemp(prefix=".snapshots-", dir=parent))
             except OSError:
                 self._owned_root = Path(tempfile.mkdtemp(prefix="asyncfc-snapshots-"))
+            if self.guard is not None:
+                self.guard.watch_also(self._owned_root)
         return self._owned_root
 
     async def snapshot(self, revision: int) -> Snapshot:
@@ -255,16 +264,17 @@ class LocalSandbox:
         ]
         started = time.monotonic()
         if entries:
-            async with self._copy_slots:
-                proc = await asyncio.create_subprocess_exec(
-                    "cp", "-a", "--reflink=auto", *entries, str(dest),
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.PIPE,
-                )
-                _, err = await proc.communicate()
-            if proc.returncode != 0:
+            try:
+                if self.guard is not None:
+                    await asyncio.to_thread(self.guard.check_copy, entries)
+                async with self._copy_slots, self._guarded("snapshot refused"):
+                    err = await _copy(entries, dest)
+            except BaseException:
+                await asyncio.shield(self.remove_snapshot(Snapshot(str(dest), dest, revision)))
+                raise
+            if err is not None:
                 await self.remove_snapshot(Snapshot(str(dest), dest, revision))
-                raise SandboxError(f"snapshot failed: {err.decode(errors='replace').strip()}")
+                raise SandboxError(f"snapshot failed: {err}")
         return Snapshot(
             path=str(dest),
             host_path=dest,
@@ -283,6 +293,8 @@ class LocalSandbox:
         if self._closed:
             return
         self._closed = True
+        if self.guard is not None:
+            await self.guard.close()
         for proc in list(self._running):
             await self._kill(proc)
         for path in list(self._snapshots):
@@ -290,6 +302,23 @@ class LocalSandbox:
         self._snapshots.clear()
         if self._owned_root is not None:
             await asyncio.to_thread(shutil.rmtree, self._owned_root, True)
+
+
+async def _copy(entries: list[str], dest: Path) -> str | None:
+    """``cp -a`` (reflinks where possible); its error, or None. Cancelled, it stops the copy."""
+    proc = await asyncio.create_subprocess_exec(
+        "cp", "-a", "--reflink=auto", *entries, str(dest),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, err = await proc.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await asyncio.shield(proc.wait())
+        raise
+    return None if proc.returncode == 0 else err.decode(errors="replace").strip()
 
 
 def _group_alive(pgid: int) -> bool:

@@ -33,6 +33,9 @@ def test_defaults_are_the_safe_ones() -> None:
         ("user", "nobody", "numeric"),
         ("isolation", "container", "task or future"),
         ("workdir", "workspace", "absolute"),
+        ("disk_reserve", "plenty", "not a size"),
+        ("max_file_size", "1 TB", "not a size"),
+        ("inode_reserve", -1, "negative"),
     ],
 )
 def test_bad_values_are_refused_with_the_setting_named(field: str, value: object, words: str) -> None:

@@ -8,11 +8,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import make_repo, session_containers, solve_cmd, write_script
+from support import git, make_repo, session_containers, solve_cmd, write_script
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -71,3 +72,70 @@ def test_gigabytes_of_output_cost_neither_memory_nor_disk(tmp_path: Path, docker
     assert flood_kib - base_kib < 150 * 1024, (base_kib, flood_kib)  # vs 1.5 GB printed
     assert trajectory < 5 << 20
     assert session_containers(tmp_path / "home") == []
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 300 MB filesystem with 40000 inodes for the agent's worktrees and snapshots."""
+    if os.geteuid() != 0:
+        pytest.skip("mounts a tmpfs: needs root")
+    where = tmp_path / "disk"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300m,nr_inodes=40000", "tmpfs", str(where)],
+                   check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def _run(command: str, **more: Any) -> dict[str, Any]:
+    return {"name": "run", "args": {"command": command, **more}}
+
+
+@pytest.mark.parametrize("sandbox", ["docker", "local"])
+def test_filling_the_disk_or_its_inodes_is_stopped_before_the_host_runs_out(
+    tmp_path: Path, small_disk: Path, sandbox: str, request: pytest.FixtureRequest
+) -> None:
+    if sandbox == "docker":
+        request.getfixturevalue("docker_image")
+    calls = [
+        {"name": "write_file", "args": {"path": "notes.txt", "content": "kept\n"}},
+        # a sparse terabyte: past the file size limit (Docker only: the local sandbox has none)
+        _run("truncate -s 1T sparse" if sandbox == "docker" else "true"),
+        _run("i=0; while head -c 10000000 /dev/zero > fill$i; do i=$((i+1)); done; echo full"),
+        _run("true", readonly=True),  # a snapshot now would go below the reserve
+        _run("rm -f fill*; echo freed"),
+        _run("python3 -c \"[open('many%d' % i, 'w').close() for i in range(1000000)]\""),
+        _run("find . -maxdepth 1 -name 'many*' -delete; echo cleaned"),
+    ]
+    repo = make_repo(tmp_path)
+    script = write_script(tmp_path, {"turns": [
+        {"tool_calls": calls}, {"tool_calls": [{"name": "await_futures", "args": {}}]}, {"text": "done"},
+    ]})
+    config = tmp_path / "asyncfc.toml"
+    config.write_text('[sandbox]\ndisk_reserve = "150m"\ninode_reserve = 20000\nmax_file_size = "50m"\n')
+    out = tmp_path / "out"
+    env = {**os.environ, "ASYNCFC_HOME": str(small_disk / "home")}
+    proc = subprocess.run(solve_cmd(repo, script, out, "--config", str(config), sandbox=sandbox),
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    ends = resolved(out)
+    print({f: (e["status"], e["duration_s"]) for f, e in ends.items()})
+    if sandbox == "docker":
+        assert ends["f2"]["status"] == "failed"
+        assert "stopped: the command wrote a file past 50m (sandbox.max_file_size)" in ends["f2"]["result"]
+    assert ends["f3"]["status"] == "failed"
+    assert "stopped: less than 150m left free on the disk of" in ends["f3"]["result"]
+    assert "No space left" not in ends["f3"]["result"] and "full" not in ends["f3"]["result"]
+    assert ends["f4"]["status"] == "failed"
+    assert "snapshot refused: a copy of the workspace" in ends["f4"]["result"]
+    assert ends["f5"]["status"] == "resolved" and "freed" in ends["f5"]["result"]
+    assert ends["f6"]["status"] == "failed"
+    assert "fewer than 20000 free inodes left" in ends["f6"]["result"]
+    assert "too many files" in ends["f6"]["result"]
+    assert ends["f7"]["status"] == "resolved" and "cleaned" in ends["f7"]["result"]
+    branch = next(line.split()[1] for line in proc.stdout.splitlines() if line.startswith("branch:"))
+    assert git(repo, "show", f"{branch}:notes.txt") == "kept\n"
+    assert session_containers(small_disk) == []

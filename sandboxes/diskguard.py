@@ -1,0 +1,163 @@
+"""Keeps a sandbox from filling the host's disk: free space and inodes held in reserve.
+
+A command writes to the workspace and the snapshots, which are host folders. While any
+command of a sandbox runs, its guard looks at the filesystems holding them every
+``interval_s``; when free space or free inodes are below the reserve and still falling,
+every running command of that sandbox is stopped and fails with ``SandboxLimit``
+("stopped: ..."). Below the reserve a command may still run as long as it takes nothing
+(``rm`` is how the agent gets out), and a snapshot that would go below it is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator
+from pathlib import Path
+
+from .base import SandboxLimit
+from .config import SandboxConfig, size_in_bytes
+
+_INTERVAL_S = 0.1
+
+
+class DiskGuard:
+    def __init__(
+        self,
+        paths: Iterable[Path],
+        *,
+        reserve_bytes: int,
+        reserve_inodes: int,
+        reserve_text: str = "",
+        interval_s: float = _INTERVAL_S,
+    ) -> None:
+        self.paths = list(paths)
+        self.reserve_bytes = reserve_bytes
+        self.reserve_inodes = reserve_inodes
+        self._reserve_text = reserve_text or f"{reserve_bytes} bytes"
+        self._interval_s = interval_s
+        self._watched: dict[object, asyncio.Task[object]] = {}
+        self._tripped: dict[object, str] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self._fresh = False  # a command started since the last sample
+
+    @classmethod
+    def of(cls, config: SandboxConfig, paths: Iterable[Path]) -> DiskGuard:
+        return cls(
+            paths,
+            reserve_bytes=size_in_bytes(config.disk_reserve),
+            reserve_inodes=config.inode_reserve,
+            reserve_text=config.disk_reserve,
+        )
+
+    def watch_also(self, path: Path) -> None:
+        if path not in self.paths:
+            self.paths.append(path)
+
+    def shortage(self, *, need_bytes: int = 0, need_inodes: int = 0) -> str | None:
+        """Why the disks are below the reserve (once ``need_*`` more are used), or None."""
+        for path, free, inodes in self._sample():
+            if free - need_bytes < self.reserve_bytes:
+                return (f"less than {self._reserve_text} left free on the disk of {path} "
+                        "(sandbox.disk_reserve)")
+            if inodes is not None and inodes - need_inodes < self.reserve_inodes:
+                return (f"fewer than {self.reserve_inodes} free inodes left on the disk of {path} "
+                        "(sandbox.inode_reserve): too many files")
+        return None
+
+    def _sample(self) -> list[tuple[Path, int, int | None]]:
+        """(path, free bytes, free inodes or None) of each filesystem watched."""
+        found: dict[int, tuple[Path, int, int | None]] = {}
+        for path in self.paths:
+            try:
+                st = os.statvfs(path)
+                device = os.stat(path).st_dev
+            except OSError:
+                continue  # gone (a removed snapshot folder): nothing to keep there
+            # a filesystem without a fixed inode table (btrfs) reports none
+            found.setdefault(device, (path, st.f_bavail * st.f_frsize, st.f_favail if st.f_files else None))
+        return list(found.values())
+
+    @contextlib.asynccontextmanager
+    async def watch(self, what: str = "stopped") -> AsyncIterator[None]:
+        """Run the body; if the disks go below the reserve meanwhile, cancel it and raise
+        ``SandboxLimit`` ("<what>: <reason>"). The body must clean up on cancellation."""
+        task = asyncio.current_task()
+        assert task is not None
+        token = object()
+        self._watched[token] = task
+        self._fresh = True
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll(), name="disk-guard")
+        try:
+            yield
+        except asyncio.CancelledError:
+            tripped = self._tripped.pop(token, None)
+            if tripped is not None and task.uncancel() == 0:
+                raise SandboxLimit(f"{what}: {tripped}") from None
+            raise
+        finally:
+            self._watched.pop(token, None)
+            self._tripped.pop(token, None)
+
+    def check_copy(self, sources: Iterable[str]) -> None:
+        """Refuse (``SandboxLimit``) a copy of ``sources`` that would go below the reserve.
+
+        Counted as full copies: where the filesystem makes reflinks they cost less. Blocks.
+        """
+        size = count = 0
+        for path in _tree(sources):
+            count += 1
+            with contextlib.suppress(OSError):
+                size += os.lstat(path).st_blocks * 512
+        reason = self.shortage(need_bytes=size, need_inodes=count)
+        if reason is not None:
+            raise SandboxLimit(
+                f"snapshot refused: a copy of the workspace ({size >> 20} MiB, {count} files) "
+                f"would go below the reserve: {reason}"
+            )
+
+    async def _poll(self) -> None:
+        last = self._sample()
+        while self._watched:
+            await asyncio.sleep(self._interval_s)
+            now = self._sample()
+            # what was taken before a command started is not that command's doing
+            falling = _falling(last, now) and not self._fresh
+            self._fresh = False
+            last = now
+            reason = self.shortage() if falling else None
+            if reason is None:
+                continue
+            for token, task in list(self._watched.items()):
+                if token not in self._tripped:
+                    self._tripped[token] = reason
+                    task.cancel()
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+
+
+def _falling(before: list[tuple[Path, int, int | None]], after: list[tuple[Path, int, int | None]]) -> bool:
+    """Whether free space or free inodes went down on any filesystem between two samples."""
+    earlier = {path: (free, inodes) for path, free, inodes in before}
+    for path, free, inodes in after:
+        if path not in earlier:
+            return True  # a folder newly watched: judge it by the reserve alone
+        was_free, was_inodes = earlier[path]
+        if free < was_free or (inodes is not None and was_inodes is not None and inodes < was_inodes):
+            return True
+    return False
+
+
+def _tree(sources: Iterable[str]) -> Iterator[str]:
+    """Every path of the trees under ``sources`` (files and folders), themselves included."""
+    for source in sources:
+        yield source
+        for root, dirs, files in os.walk(source):
+            for name in (*dirs, *files):
+                yield os.path.join(root, name)
