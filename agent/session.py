@@ -187,7 +187,8 @@ class Session:
         # litellm leaves ~400k long-lived objects: keep the collector's full passes from
         # scanning them (they stalled the event loop for hundreds of milliseconds)
         gc.freeze()
-        workspace = Workspace(self.area.path, file_owner=self.sandbox.file_owner)
+        workspace = Workspace(self.area.path, file_owner=self.sandbox.file_owner,
+                              mounted_at=self.sandbox.workdir)
         self.bus.publish(
             RunStarted(self.run_id, self.task, cfg.agent.mode.value, cfg.model.model,
                        self.sandbox.kind, str(self.area.source), str(self.area.path),

@@ -107,9 +107,11 @@ class Root:
     cannot be replaced); everything below it is not.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, aliases: tuple[str, ...] = ()) -> None:
+        """``aliases``: other absolute paths of the root, as symlink targets may name it
+        (where a sandbox mounts it)."""
         self.path = os.path.realpath(path)
-        self._prefix = [p for p in self.path.split("/") if p]
+        self._prefixes = [[p for p in root.split("/") if p] for root in (self.path, *aliases)]
 
     def open_root(self) -> int:
         return os.open(self.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -183,12 +185,13 @@ class Root:
         if not target.startswith("/"):
             return _parts(target, link)
         parts = [p for p in target.split("/") if p]
-        if parts[: len(self._prefix)] != self._prefix:
+        prefix = next((p for p in self._prefixes if parts[: len(p)] == p), None)
+        if prefix is None:
             raise Outside(f"{link} is a symlink that leads outside the repository")
         while stack:  # back to the root, then down from it
             stack.pop()
             os.close(fds.pop())
-        return _parts("/".join(parts[len(self._prefix):]), link)
+        return _parts("/".join(parts[len(prefix):]), link)
 
     @staticmethod
     def _out(rel: str, link: str) -> Outside:

@@ -153,3 +153,13 @@ def test_stat_and_walk_never_leave_the_root(tree: Path) -> None:
     seen = {(listing.rel, e.name) for listing in walk(fs) for e in listing.others}
     assert ("a", "ext") in seen  # listed by name, never entered
     assert not any("secret" in name for _, name in seen)
+
+
+def test_an_absolute_symlink_to_where_the_sandbox_mounts_the_root_leads_inside(tree: Path) -> None:
+    os.symlink("/workspace/a/b/f.txt", tree / "mounted")
+    assert read_bytes(Root(tree, aliases=("/workspace",)), "mounted", 100) == b"inside\n"
+    with pytest.raises(Outside):
+        read(tree, "mounted")  # without the alias it names a host path
+    os.symlink("/workspacex/f.txt", tree / "near")
+    with pytest.raises(Outside):
+        read_bytes(Root(tree, aliases=("/workspace",)), "near", 100)

@@ -64,9 +64,13 @@ class Edit:
 
 
 class Workspace:
-    def __init__(self, root: Path, *, file_owner: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, root: Path, *, file_owner: tuple[int, int] | None = None, mounted_at: str = ""
+    ) -> None:
+        """``mounted_at``: where the sandbox sees the root, so that an absolute symlink a
+        command made there leads to the same place here."""
         self.root = root.resolve()
-        self.fs = Root(self.root)
+        self.fs = Root(self.root, aliases=(mounted_at,) if mounted_at else ())
         self.file_owner = file_owner
         self.revision = 0
         self.edits: list[Edit] = []
