@@ -8,6 +8,7 @@ output are skipped, since some repositories commit them, and so are hidden ones.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -39,11 +40,19 @@ def _skipped(path: str) -> bool:
     return any(d in SKIPPED_DIRS or d.startswith(".") for d in dirs)
 
 
+#: The repository may be a workspace a sandbox wrote, ``.git`` included: ``-c`` wins over
+#: its config, so nothing there makes this call run a command (``ls-files`` runs the
+#: fsmonitor hook). Whatever it lists is read through safefs, never outside ``root``.
+_SAFE_GIT = ("git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
+             "-c", "core.untrackedCache=false")
+
+
 def _git_files(root: Path) -> list[str] | None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     try:
         done = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root, capture_output=True, timeout=_GIT_TIMEOUT_S, check=False,
+            [*_SAFE_GIT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, timeout=_GIT_TIMEOUT_S, check=False, env=env,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

@@ -291,3 +291,18 @@ def test_hand_over_never_chowns_through_a_symlink(tmp_path: Path, host: Path) ->
         assert (st.st_uid, st.st_gid) == owner, path
     for path in (host, *host.iterdir()):
         assert path.stat().st_uid == os.geteuid(), path
+
+
+def test_code_navigation_runs_nothing_a_planted_git_config_names(tmp_path: Path, host: Path) -> None:
+    from asyncfc_agent.codenav.files import source_files
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    git(ws, "init", "-q")
+    (ws / "a.py").write_text("def f():\n    pass\n")
+    git(ws, "add", "a.py")
+    pwned = host / "pwned"
+    git(ws, "config", "core.fsmonitor", f"touch {pwned}")
+    git(ws, "config", "core.hooksPath", str(host))
+    assert source_files(ws) == ["a.py"]
+    assert not pwned.exists()
