@@ -39,6 +39,8 @@ from .events import (
 from .futures import Future, FutureState
 
 REF = re.compile(r"\$\{(f\d+)\}")
+#: Paths an edit event names at most; past them it names the whole workspace.
+EDITED_PATHS_SHOWN = 1000
 SandboxFactory = Callable[[], Awaitable[Sandbox]]
 
 
@@ -278,7 +280,10 @@ class Executor:
                     await asyncio.shield(sandbox.remove_snapshot(snapshot))
         if result.edited:
             rev = self.workspace.record_edit(result.edited, future.id)
-            self.bus.publish(WorkspaceEdited(rev, sorted(set(result.edited)), future.id))
+            edited = sorted(set(result.edited))
+            if len(edited) > EDITED_PATHS_SHOWN:  # a command made thousands of files
+                edited = [*edited[:EDITED_PATHS_SHOWN], WHOLE]  # WHOLE: "and everything else"
+            self.bus.publish(WorkspaceEdited(rev, edited, future.id))
         return result
 
     def _timeout(self, tool: Tool[Any], parsed: Any) -> float:

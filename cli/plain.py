@@ -50,7 +50,8 @@ class PlainLog:
         if kind == "handle_returned":
             return f"{e['future']} still running: handle returned, the model goes on"
         if kind == "workspace_edited":
-            return f"rev {e['revision']}: {', '.join(e['paths'])} edited by {e['future']}"
+            paths = ", ".join(p or "and more" for p in e["paths"])  # "": the whole workspace
+            return f"rev {e['revision']}: {paths} edited by {e['future']}"
         if kind == "model_retry":
             return f"model error, retry {e['attempt']} in {e['delay_s']} s: {e['error']}"
         if kind == "notice":

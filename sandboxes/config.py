@@ -62,8 +62,11 @@ class SandboxConfig:
     #: running commands are stopped and fail with the reason, and snapshots are refused.
     #: The local sandbox keeps it too.
     disk_reserve: str = "1g"
-    #: Free inodes kept on those disks, the same way (a command creating millions of files).
+    #: Free inodes kept on those disks, the same way.
     inode_reserve: int = 50_000
+    #: Files (inodes) a command may add to those disks while it runs; a command creating
+    #: millions is stopped. 0: no limit.
+    max_new_files: int = 250_000
 
     def __post_init__(self) -> None:
         for name in ("memory", "tmp_size", "max_file_size", "disk_reserve"):
@@ -71,8 +74,9 @@ class SandboxConfig:
                 raise SandboxConfigError(f"sandbox.{name}: {getattr(self, name)!r} is not a size")
         if self.cpus <= 0:
             raise SandboxConfigError(f"sandbox.cpus must be positive, not {self.cpus}")
-        if self.inode_reserve < 0:
-            raise SandboxConfigError(f"sandbox.inode_reserve must not be negative, not {self.inode_reserve}")
+        for name in ("inode_reserve", "max_new_files"):
+            if getattr(self, name) < 0:
+                raise SandboxConfigError(f"sandbox.{name} must not be negative, not {getattr(self, name)}")
         if self.pids_limit < 16:
             raise SandboxConfigError(f"sandbox.pids_limit {self.pids_limit} is too low to run a shell")
         if self.user is not None and not _USER.match(self.user):

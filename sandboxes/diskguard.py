@@ -4,7 +4,8 @@ A command writes to the workspace and the snapshots, which are host folders. Whi
 command of a sandbox runs, its guard looks at the filesystems holding them every
 ``interval_s``; when free space or free inodes are below the reserve and still falling,
 every running command of that sandbox is stopped and fails with ``SandboxLimit``
-("stopped: ..."). Below the reserve a command may still run as long as it takes nothing
+("stopped: ..."); so is a command that adds more than ``max_new_files`` inodes to
+them while it runs (counted on the whole filesystem). Below the reserve a command may still run as long as it takes nothing
 (``rm`` is how the agent gets out), and a snapshot that would go below it is refused.
 """
 
@@ -30,15 +31,19 @@ class DiskGuard:
         reserve_bytes: int,
         reserve_inodes: int,
         reserve_text: str = "",
+        max_new_files: int = 0,
         interval_s: float = _INTERVAL_S,
     ) -> None:
         self.paths = list(paths)
+        #: Inodes the filesystems may lose while a command runs (0: no limit).
+        self.max_new_files = max_new_files
         self.reserve_bytes = reserve_bytes
         self.reserve_inodes = reserve_inodes
         self._reserve_text = reserve_text or f"{reserve_bytes} bytes"
         self._interval_s = interval_s
         self._watched: dict[object, asyncio.Task[object]] = {}
         self._tripped: dict[object, str] = {}
+        self._baselines: dict[object, dict[Path, int | None]] = {}  # free inodes at its start
         self._poller: asyncio.Task[None] | None = None
         self._fresh = False  # a command started since the last sample
 
@@ -49,6 +54,7 @@ class DiskGuard:
             reserve_bytes=size_in_bytes(config.disk_reserve),
             reserve_inodes=config.inode_reserve,
             reserve_text=config.disk_reserve,
+            max_new_files=config.max_new_files,
         )
 
     def watch_also(self, path: Path) -> None:
@@ -80,13 +86,16 @@ class DiskGuard:
         return list(found.values())
 
     @contextlib.asynccontextmanager
-    async def watch(self, what: str = "stopped") -> AsyncIterator[None]:
+    async def watch(self, what: str = "stopped", *, count_files: bool = True) -> AsyncIterator[None]:
         """Run the body; if the disks go below the reserve meanwhile, cancel it and raise
-        ``SandboxLimit`` ("<what>: <reason>"). The body must clean up on cancellation."""
+        ``SandboxLimit`` ("<what>: <reason>"). The body must clean up on cancellation.
+
+        ``count_files=False`` leaves ``max_new_files`` out (a snapshot copies every file)."""
         task = asyncio.current_task()
         assert task is not None
         token = object()
         self._watched[token] = task
+        self._baselines[token] = {p: inodes for p, _, inodes in self._sample()} if count_files else {}
         self._fresh = True
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="disk-guard")
@@ -100,6 +109,7 @@ class DiskGuard:
         finally:
             self._watched.pop(token, None)
             self._tripped.pop(token, None)
+            self._baselines.pop(token, None)
 
     def check_copy(self, sources: Iterable[str]) -> None:
         """Refuse (``SandboxLimit``) a copy of ``sources`` that would go below the reserve.
@@ -128,12 +138,22 @@ class DiskGuard:
             self._fresh = False
             last = now
             reason = self.shortage() if falling else None
-            if reason is None:
-                continue
             for token, task in list(self._watched.items()):
-                if token not in self._tripped:
-                    self._tripped[token] = reason
+                why = reason or self._too_many_files(token, now)
+                if why is not None and token not in self._tripped:
+                    self._tripped[token] = why
                     task.cancel()
+
+    def _too_many_files(self, token: object, now: list[tuple[Path, int, int | None]]) -> str | None:
+        if not self.max_new_files:
+            return None
+        start = self._baselines.get(token, {})
+        for path, _, inodes in now:
+            before = start.get(path)
+            if inodes is not None and before is not None and before - inodes > self.max_new_files:
+                return (f"more than {self.max_new_files} new files on the disk of {path} while it "
+                        "ran (sandbox.max_new_files): too many files")
+        return None
 
     async def close(self) -> None:
         if self._poller is not None:

@@ -237,8 +237,10 @@ class LocalSandbox:
             async with asyncio.timeout(2):
                 await proc.wait()
 
-    def _guarded(self, what: str = "stopped") -> contextlib.AbstractAsyncContextManager[None]:
-        return self.guard.watch(what) if self.guard is not None else contextlib.nullcontext()
+    def _guarded(self, what: str = "stopped", *, count_files: bool = True) -> contextlib.AbstractAsyncContextManager[None]:
+        if self.guard is None:
+            return contextlib.nullcontext()
+        return self.guard.watch(what, count_files=count_files)
 
     def _root(self) -> Path:
         if self._snapshot_root is not None:
@@ -267,7 +269,7 @@ class LocalSandbox:
             try:
                 if self.guard is not None:
                     await asyncio.to_thread(self.guard.check_copy, entries)
-                async with self._copy_slots, self._guarded("snapshot refused"):
+                async with self._copy_slots, self._guarded("snapshot refused", count_files=False):
                     err = await _copy(entries, dest)
             except BaseException:
                 await asyncio.shield(self.remove_snapshot(Snapshot(str(dest), dest, revision)))

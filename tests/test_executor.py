@@ -359,3 +359,12 @@ async def test_a_snapshot_reader_sees_no_git_and_its_snapshot_goes(env: Env) -> 
     await env.ex.wait([f])
     assert f.value().output.splitlines()[:-1] == ["a.txt", "b.txt"]  # no .git
     assert list(snaps.iterdir()) == []
+
+
+async def test_an_edit_of_thousands_of_files_names_a_bounded_number(env: Env) -> None:
+    f = env.submit("run", command="mkdir many && cd many && touch $(seq -f 'f%04g' 1 1500)")
+    await env.ex.wait([f])
+    (edited,) = [e for e in env.events if e.kind == "workspace_edited"]
+    assert len(edited.paths) == 1001 and edited.paths[-1] == ""  # "" is the whole workspace
+    assert edited.paths[:2] == ["many/f0001", "many/f0002"]
+    assert len(env.ex.workspace.edited_since(0)) == 1500  # staleness still sees every path

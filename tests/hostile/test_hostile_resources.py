@@ -139,3 +139,30 @@ def test_filling_the_disk_or_its_inodes_is_stopped_before_the_host_runs_out(
     branch = next(line.split()[1] for line in proc.stdout.splitlines() if line.startswith("branch:"))
     assert git(repo, "show", f"{branch}:notes.txt") == "kept\n"
     assert session_containers(small_disk) == []
+
+
+def test_a_million_files_are_stopped_by_the_new_files_limit(tmp_path: Path, docker_image: str) -> None:
+    repo = make_repo(tmp_path)
+    script = write_script(tmp_path, {"turns": [
+        {"tool_calls": [
+            _run("python3 -c \"[open('many%d' % i, 'w').close() for i in range(1000000)]\""),
+            _run("ls | wc -l"),
+        ]},
+        {"tool_calls": [{"name": "await_futures", "args": {}}]}, {"text": "done"},
+    ]})
+    config = tmp_path / "asyncfc.toml"
+    config.write_text("[sandbox]\nmax_new_files = 3000\n")
+    out = tmp_path / "out"
+    env = {**os.environ, "ASYNCFC_HOME": str(tmp_path / "home")}
+    proc = subprocess.run(solve_cmd(repo, script, out, "--config", str(config), sandbox="docker"),
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    ends = resolved(out)
+    print({f: (e["status"], e["duration_s"]) for f, e in ends.items()})
+    assert ends["f1"]["status"] == "failed"
+    assert "stopped: more than 3000 new files on the disk of" in ends["f1"]["result"]
+    assert ends["f2"]["status"] == "resolved"
+    created = int(ends["f2"]["result"].split("\n")[1])
+    assert 3000 < created < 1_000_000
+    assert session_containers(tmp_path / "home") == []
