@@ -22,6 +22,7 @@ from .executor import ExecutorConfig
 from .loop import AgentConfig, Mode
 from .model import ModelConfig
 from .wake import ReplConfig
+from .workarea import WorkAreaConfig
 
 
 class ConfigError(Exception):
@@ -46,6 +47,7 @@ class RunConfig:
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     repl: ReplConfig = field(default_factory=ReplConfig)
+    workarea: WorkAreaConfig = field(default_factory=WorkAreaConfig)
     #: Where result.json, trajectory.jsonl and patch.diff go (None: a new run folder).
     out_dir: Path | None = None
     #: Apply the patch to the user's working tree at the end.
@@ -68,35 +70,71 @@ def user_config_path() -> Path:
 
 
 def load_config(repo: Path | None, explicit: Path | None = None) -> RunConfig:
+    """The user's file, the project's, then ``explicit``; the project's may not loosen.
+
+    ``asyncfc.toml`` is repository content, as untrusted as the code: a setting of it that
+    loosens isolation (see ``project_guard``) is an error naming the key, unless the
+    user's file or the ``--config`` file lists that key in ``trust_project``.
+    """
+    if explicit is not None and not explicit.is_file():
+        raise ConfigError(f"config file {explicit} does not exist")
     cfg = RunConfig()
-    paths = [user_config_path()]
-    if repo is not None:
-        paths.append(repo / "asyncfc.toml")
-    if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigError(f"config file {explicit} does not exist")
-        paths.append(explicit)
-    for path in paths:
-        if path.is_file():
-            apply_file(cfg, path)
-            cfg.sources.append(str(path))
+    user = _read(user_config_path())
+    extra = _read(explicit) if explicit is not None else None
+    trusted = _trusted(user, extra)
+    if user is not None:
+        apply_mapping(cfg, user[1], user[0])
+        cfg.sources.append(user[0])
+    project = _read(repo / "asyncfc.toml") if repo is not None else None
+    if project is not None:
+        from .project_guard import refuse_loosening
+
+        if "trust_project" in project[1]:
+            raise ConfigError(f"{project[0]}: trust_project belongs in your own config file")
+        refuse_loosening(cfg, project[1], project[0], trusted)
+        apply_mapping(cfg, project[1], project[0])
+        cfg.sources.append(project[0])
+    if extra is not None:
+        apply_mapping(cfg, extra[1], extra[0])
+        cfg.sources.append(extra[0])
     if model := os.environ.get("ASYNCFC_MODEL"):
         cfg.model.model = model
     return cfg
 
 
-def apply_file(cfg: RunConfig, path: Path) -> None:
+def _read(path: Path) -> tuple[str, dict[str, Any]] | None:
+    if not path.is_file():
+        return None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return str(path), tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    apply_mapping(cfg, data, str(path))
+
+
+def _trusted(*files: tuple[str, dict[str, Any]] | None) -> set[str]:
+    """The keys a project file may loosen: ``trust_project`` of the user's files."""
+    keys: set[str] = set()
+    for file in files:
+        if file is None:
+            continue
+        value = file[1].pop("trust_project", [])
+        if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+            raise ConfigError(f"{file[0]}: trust_project must be a list of keys like \"sandbox.network\"")
+        keys.update(value)
+    return keys
+
+
+def apply_file(cfg: RunConfig, path: Path) -> None:
+    read = _read(path)
+    if read is not None:
+        apply_mapping(cfg, read[1], read[0])
 
 
 def apply_mapping(cfg: RunConfig, data: dict[str, Any], origin: str) -> None:
     sections: dict[str, Any] = {
         "agent": cfg.agent, "executor": cfg.executor, "tools": cfg.tools, "model": cfg.model,
         "repl": cfg.repl,
+        "workarea": cfg.workarea,
     }
     for key, value in data.items():
         if key in ("model", "api_base") and not isinstance(value, dict):

@@ -313,6 +313,8 @@ class Interactive:
         except workarea.WorkAreaError as exc:
             self.session.bus.publish(Notice("error", f"checkpoint of {subject} failed: {exc}"))
             return None
+        finally:
+            self.session.publish_area_notices()
 
     def interrupt(self) -> Interruption:
         """Cancel the running turn, the futures still running and the queued messages."""
@@ -348,7 +350,9 @@ class Interactive:
 
     async def diff(self) -> str:
         """The session's changes, from where it started to the files as they are now."""
-        return await asyncio.to_thread(self.area.patch)
+        patch = await asyncio.to_thread(self.area.patch)
+        self.session.publish_area_notices()
+        return patch.decode("utf-8", "replace")
 
     async def undo(self) -> workarea.Undone | None:
         """Revert the newest checkpoint (the last turn that changed files) and anything
@@ -359,6 +363,7 @@ class Interactive:
         if writers:
             raise NotNow(f"{', '.join(writers)} may still write files: /await or /cancel first")
         undone = await asyncio.to_thread(workarea.undo_last, self.area)
+        self.session.publish_area_notices()
         if undone is not None:
             self.executor.workspace.record_edit(undone.files, by="undo")
             what = f"'{undone.subject}'" if undone.subject else "the uncommitted changes"

@@ -107,6 +107,12 @@ class ResumedSession(Session):
         self.saved = saved
         self.first_future_id = saved.last_future + 1
 
+    def kept_worktrees(self) -> set[str]:
+        kept = super().kept_worktrees()
+        if self.saved.worktree is not None:
+            kept.add(self.saved.worktree.name)
+        return kept
+
     def prepare_area(self) -> workarea.WorkArea:
         saved = self.saved
         if not saved.branch:
@@ -122,8 +128,10 @@ class ResumedSession(Session):
                 )
             # its process died with the session open: go on where it was, with the changes
             # it had not committed yet
-            return workarea.adopt(self.repo, left, branch=saved.branch, base=saved.base)
-        return workarea.attach(self.repo, run_id=self.run_id, branch=saved.branch, base=saved.base)
+            return workarea.adopt(self.repo, left, branch=saved.branch, base=saved.base,
+                                  max_file_bytes=self.config.workarea.max_file_bytes)
+        return workarea.attach(self.repo, run_id=self.run_id, branch=saved.branch, base=saved.base,
+                               max_file_bytes=self.config.workarea.max_file_bytes)
 
 
 def new_session(

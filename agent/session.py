@@ -22,6 +22,7 @@ from ..sandboxes.base import Sandbox, SandboxError
 from ..tools import load_tools
 from ..tools.workspace import Workspace
 from . import workarea
+from .apply import apply_patch
 from .config import RunConfig
 from .events import Event, EventBus, InstructionsLoaded, Notice, RunFinished, RunStarted
 from .executor import Executor
@@ -34,7 +35,7 @@ from .trajectory import TrajectoryWriter
 
 #: Seconds between two progress lines of an image build shown in the run's log.
 IMAGE_PROGRESS_S = 5.0
-SandboxOpener = Callable[[str, Path, str, dict[str, Any]], Sandbox]
+SandboxOpener = Callable[[str, Path, str, dict[str, Any], Path | None], Sandbox]
 
 
 @dataclass
@@ -49,8 +50,13 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def open_sandbox(kind: str, workspace: Path, session_id: str, options: dict[str, Any]) -> Sandbox:
-    """A sandbox of ``kind`` over ``workspace`` (not started); "auto" picks docker when usable."""
+def open_sandbox(
+    kind: str, workspace: Path, session_id: str, options: dict[str, Any], git_dir: Path | None
+) -> Sandbox:
+    """A sandbox of ``kind`` over ``workspace`` (not started); "auto" picks docker when usable.
+
+    ``git_dir`` is the trusted git directory of a worktree (None for a copy).
+    """
     from ..sandboxes.config import SandboxConfig, SandboxConfigError
     from ..sandboxes.factory import make_sandbox
 
@@ -60,7 +66,7 @@ def open_sandbox(kind: str, workspace: Path, session_id: str, options: dict[str,
         raise SandboxError(str(exc)) from None
     if kind == "auto":
         kind = "docker" if engine_reachable(config.docker_host) else "local"
-    return make_sandbox(kind, workspace, session_id=session_id, config=config)
+    return make_sandbox(kind, workspace, session_id=session_id, config=config, git_dir=git_dir)
 
 
 def engine_reachable(docker_host: str | None = None) -> bool:
@@ -178,8 +184,10 @@ class Session:
         self.bus.subscribe(self._writer)
         for fn in self._subscribers:
             self.bus.subscribe(fn)
+        await asyncio.to_thread(self._reap_worktrees)
         self.area = await asyncio.to_thread(self.prepare_area)
-        self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options)
+        self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options,
+                                    self.area.git.git_dir if self.area.is_git else None)
         if self.sandbox.kind == "docker":
             await self._reap_orphans()
             await self._ensure_image()
@@ -236,8 +244,20 @@ class Session:
         cfg = self.config
         return workarea.prepare(
             self.repo, run_id=self.run_id, slug=cfg.branch_slug or workarea.slugify(self.task),
-            carry_changes=cfg.carry_changes,
+            carry_changes=cfg.carry_changes, max_file_bytes=cfg.workarea.max_file_bytes,
         )
+
+    def kept_worktrees(self) -> set[str]:
+        """Work areas of dead runs that this session takes over instead of reaping."""
+        return {self.run_id}
+
+    def _reap_worktrees(self) -> None:
+        from .owners import reap
+
+        reaped = reap(keep=self.kept_worktrees())
+        if reaped:
+            self.bus.publish(Notice("info", f"removed {len(reaped)} worktree(s) of dead runs "
+                                            "(their uncommitted work is committed on their branch)"))
 
     async def _reap_orphans(self) -> None:
         """Remove containers left by sessions whose process is gone (a kill -9, a crash)."""
@@ -284,7 +304,8 @@ class Session:
     async def _fresh_sandbox(self) -> Sandbox:
         assert self.area is not None
         cfg = self.config.sandbox
-        box = self._opener(cfg.kind, self.area.path, self.run_id, cfg.options)
+        box = self._opener(cfg.kind, self.area.path, self.run_id, cfg.options,
+                           self.area.git.git_dir if self.area.is_git else None)
         await box.start()
         return box
 
@@ -354,7 +375,7 @@ class Session:
                 if self.config.apply and status != "error" and result.get("patch_bytes"):
                     try:
                         await asyncio.to_thread(
-                            workarea.apply_patch, self.area, Path(result["patch_file"])
+                            apply_patch, self.area.source, Path(result["patch_file"])
                         )
                         result["applied"] = True
                     except workarea.WorkAreaError as exc:
@@ -388,26 +409,35 @@ class Session:
 
     def _save_work(self) -> dict[str, Any]:
         assert self.area is not None
-        patch = self.area.patch()
+        area = self.area
+        patch = area.patch()
         patch_file = self.out_dir / "patch.diff"
         # committed first: the branch keeps the work even where the record cannot be written
         title = self.task.strip().splitlines()[0][:72] if self.task.strip() else "task"
-        commit = self.area.commit(f"asyncfc-agent: {title}\n\nRun {self.run_id}.") if patch else None
-        if commit is None and patch and self.area.is_git:
-            commit = self.area.head()  # the changes were committed earlier (checkpoints)
+        commit = area.commit(f"asyncfc-agent: {title}\n\nRun {self.run_id}.") if patch else None
+        if commit is None and patch and area.is_git:
+            commit = area.head()  # the changes were committed earlier (checkpoints)
+        self.publish_area_notices()
         saved: dict[str, Any] = {}
         try:
-            patch_file.write_text(patch)
+            patch_file.write_bytes(patch)
         except OSError as exc:
             saved["patch_error"] = f"cannot write {patch_file}: {exc.strerror or exc}"
             self.bus.publish(Notice("error", saved["patch_error"]))
         return saved | {
-            "branch": self.area.branch if (self.area.is_git and commit) else None,
-            "commit": commit if self.area.is_git else None,
+            "branch": area.branch if (area.is_git and commit) else None,
+            "commit": commit if area.is_git else None,
             "patch_file": str(patch_file),
-            "patch_bytes": len(patch.encode()),
-            "files_changed": self.area.changed_files() if patch else [],
+            "patch_bytes": len(patch),
+            "files_changed": area.changed_files() if patch else [],
+            "left_out": sorted(workarea.shown(p) for p in area.left_out),
         }
+
+    def publish_area_notices(self) -> None:
+        """Warnings of the work area (a changed .git entry, files too big to commit)."""
+        if self.area is not None:
+            for text in self.area.take_notices():
+                self.bus.publish(Notice("warning", text))
 
     def _result(self, status: str, reason: str, error: str | None) -> dict[str, Any]:
         cfg = self.config

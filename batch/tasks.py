@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -177,9 +176,9 @@ def _resolve_repo(spec: TaskSpec, base: Path) -> tuple[str, bool]:
 
 
 def _git_probe(path: Path, flag: str) -> str:
-    proc = subprocess.run(["git", "-c", "safe.directory=*", "rev-parse", flag], cwd=path,
-                          capture_output=True, text=True)
-    return proc.stdout.strip() if proc.returncode == 0 else ""
+    from ..agent.hostgit import discover
+
+    return (discover(path, flag) or "").strip()
 
 
 def _check_model(settings: Defaults) -> None:

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import asdict, dataclass, field
@@ -162,27 +161,22 @@ def prepare_repo(task: Task, dest: Path) -> Path:
     """The repository to work on: the local directory itself, or a fresh clone at ``ref``."""
     if not task.clone:
         return Path(task.source)
+    from ..agent.hostgit import WorkAreaError, clone
+
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _git(dest.parent, "clone", "--quiet", task.source, str(dest))
-    if task.spec.ref:
-        ref = task.spec.ref
-        commit = (_git(dest, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
-                  or _git(dest, "rev-parse", "--verify", "--quiet", f"origin/{ref}^{{commit}}",
-                          check=False))
-        if not commit:
-            raise SetupError("repository_error", f"{task.source} has no ref {ref!r}")
-        _git(dest, "checkout", "--quiet", "--detach", commit)
+    try:
+        git = clone(task.source, dest)
+        if task.spec.ref:
+            ref = task.spec.ref
+            commit = next((out.strip() for name in (ref, f"origin/{ref}")
+                           if (out := git.text("rev-parse", "--verify", "--quiet",
+                                               f"{name}^{{commit}}", check=False)).strip()), "")
+            if not commit:
+                raise SetupError("repository_error", f"{task.source} has no ref {ref!r}")
+            git.run("checkout", "--quiet", "--detach", commit)
+    except WorkAreaError as exc:
+        raise SetupError("repository_error", str(exc).splitlines()[-1]) from None
     return dest
-
-
-def _git(cwd: Path, *args: str, check: bool = True) -> str:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    proc = subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0 and check:
-        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-        raise SetupError("repository_error", f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
-    return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
 def task_config(task: Task, repo: Path, out: Path) -> RunConfig:
@@ -301,12 +295,6 @@ def _remove_containers(run_id: str) -> None:
 
 
 def _remove_worktree(run_id: str) -> None:
-    from ..agent.workarea import data_dir
+    from ..agent.owners import reap_run
 
-    path = data_dir() / "worktrees" / run_id
-    if not path.exists():
-        return
-    common = _git(path, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False)
-    shutil.rmtree(path, ignore_errors=True)
-    if common:
-        _git(Path(common), "worktree", "prune", check=False)
+    reap_run(run_id)

@@ -101,13 +101,11 @@ def find(spec: str) -> Workload:
 
 def fresh_repo(workload: Workload, dest: Path, scale: float) -> Path:
     """A new git repository at ``dest`` holding the workload's repository at ``scale``."""
-    from ..agent.workarea import git
+    from ..agent.hostgit import new_repo
 
     shutil.copytree(workload.repo, dest, ignore=shutil.ignore_patterns(
         "__pycache__", ".pytest_cache", "*.so", "*.o",
     ))
     (dest / SCALE_FILE).write_text(f"{scale:g}\n")
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", f"{workload.name}: the repository before the task")
+    new_repo(dest, f"{workload.name}: the repository before the task")
     return dest

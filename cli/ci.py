@@ -162,11 +162,12 @@ def issue_task(issue: Any, source: str) -> Task:
 def resolve_remote(repo: Path, remote: str) -> str:
     """What ``git push`` is given: a remote of the repository, a URL, or an absolute path.
     Checked before the run, so that a typo does not cost a whole run."""
-    from ..agent import workarea
+    from ..agent import hostgit
 
-    if workarea.repo_root(repo) is None:
+    root = hostgit.repo_root(repo)
+    if root is None:
         stop(f"--push needs a git repository with a commit; {repo} is not one", EXIT_USAGE)
-    names = workarea.git(repo, "remote").split()
+    names = hostgit.for_repo(root).text("remote").split()
     if remote in names or "://" in remote or _scp_like(remote):
         return remote
     path = Path(remote).expanduser()
@@ -204,12 +205,12 @@ def push_branch(repo: Path, remote: str, target: str, branch: str) -> dict[str, 
 
 def remote_git(repo: Path, *args: str, exit_on_error: bool = True) -> str:
     """A git command that talks to the remote, retried with a growing pause."""
-    from ..agent.workarea import WorkAreaError, git
+    from ..agent.hostgit import WorkAreaError, for_repo, repo_root
 
     error = ""
     for attempt in range(REMOTE_ATTEMPTS):
         try:
-            return git(repo, *args)
+            return for_repo(repo_root(repo) or repo).text(*args)
         except WorkAreaError as exc:
             error = " ".join(str(exc).split())
         if attempt + 1 < REMOTE_ATTEMPTS:

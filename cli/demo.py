@@ -20,17 +20,16 @@ KEEP_YOUNGER_S = 3600.0
 
 def fresh_demo_repo() -> Path:
     """A new git repository holding the bundled example, in the data directory."""
+    from ..agent.hostgit import new_repo
     from ..agent.session import new_run_id
-    from ..agent.workarea import data_dir, git
+    from ..agent.workarea import data_dir
     from ..examples import DEMO_REPO
 
     root = data_dir() / "demo"
     prune_demo_repos(root)
     dest = root / new_run_id() / "dates"
     shutil.copytree(DEMO_REPO, dest, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "add", "-A")
-    git(dest, "commit", "-q", "-m", "The dates library")
+    new_repo(dest, "The dates library")
     return dest
 
 

@@ -115,11 +115,15 @@ def prune(
         "--images", help="Also remove default images built from earlier recipes."
     )] = False,
 ) -> None:
-    """Remove the containers of sessions whose process has ended on this host."""
+    """Remove the containers and worktrees of sessions whose process has ended on this host."""
+    from ..agent.owners import reap
     from ..sandboxes.containers import prune as prune_containers
     from ..sandboxes.engine import connect
     from ..sandboxes.image import remove_stale_images
 
+    # worktrees first: they need no engine (their uncommitted work goes on their branch)
+    for path in reap():
+        typer.echo(f"removed worktree {path} (its work is on its branch)")
     with _errors_to_exit():
         client = connect()
         removed = prune_containers(client, all_sessions=all_sessions)

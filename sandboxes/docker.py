@@ -67,8 +67,12 @@ class DockerSandbox:
         config: SandboxConfig | None = None,
         role: str = "task",
         snapshot_root: Path | None = None,
+        git_dir: Path | None = None,
     ) -> None:
         self.host_workspace = workspace.resolve()
+        #: The worktree's git directory as the host recorded it when it made the worktree
+        #: (never read from the workspace's ``.git``, which commands can rewrite).
+        self.git_dir = git_dir
         self.config = config or SandboxConfig()
         self.workdir = self.config.workdir
         self.session_id = session_id
@@ -248,6 +252,7 @@ class DockerSandbox:
             workspace=self.host_workspace,
             snapshot_root=self._snapshot_root,
             owns_snapshots=self._shared_snapshot_root is None,
+            git_dir=self.git_dir,
         )
         return create_container(self._client, spec)
 
@@ -347,6 +352,7 @@ class DockerSandbox:
             config=self.config,
             role="future",
             snapshot_root=self._snapshot_root,
+            git_dir=self.git_dir,
         )
         try:
             await box.start()

@@ -9,7 +9,9 @@ capabilities.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
+import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,9 @@ class ContainerSpec:
     snapshot_root: Path
     #: Whether the snapshots folder is this container's own (``prune`` deletes it with it).
     owns_snapshots: bool
+    #: The worktree's git directory as the host recorded it (never read from the
+    #: workspace's ``.git``, which commands can rewrite); None for a plain directory.
+    git_dir: Path | None = None
 
 
 def create_container(client: Any, spec: ContainerSpec) -> str:
@@ -87,10 +92,7 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         str(spec.snapshot_root): {"bind": SNAPSHOTS, "mode": "rw"},
         str(RUNNER_HOST): {"bind": RUNNER, "mode": "ro"},
     }
-    common = worktree_git_dir(spec.workspace) if cfg.mount_git else None
-    if common is not None:
-        # read-only: a command must not rewrite the user's refs or plant hooks
-        binds[str(common)] = {"bind": str(common), "mode": "ro"}
+    binds.update(git_binds(spec))
     return {
         "binds": binds,
         "network_mode": cfg.network,
@@ -110,23 +112,35 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
     }
 
 
-def worktree_git_dir(workspace: Path) -> Path | None:
-    """The repository's git directory when ``workspace`` is a linked worktree, else None.
+def git_binds(spec: ContainerSpec) -> dict[str, dict[str, str]]:
+    """The worktree's ``.git`` file over itself and the repository's git directory, both
+    read-only: a command can neither redirect host git nor rewrite refs or plant hooks."""
+    if spec.git_dir is None:
+        return {}
+    binds = {}
+    dotgit = spec.workspace / ".git"
+    # a symlink would be followed by the engine: only the plain file git wrote is bound
+    if _plain_file(dotgit):
+        binds[str(dotgit)] = {"bind": posixpath.join(spec.config.workdir, ".git"), "mode": "ro"}
+    if spec.config.mount_git:
+        common = trusted_common_dir(spec.git_dir)
+        binds[str(common)] = {"bind": str(common), "mode": "ro"}
+    return binds
 
-    A worktree's ``.git`` is a file naming ``<repo>/.git/worktrees/<name>``, whose
-    ``commondir`` leads back to ``<repo>/.git``; that one folder holds both.
-    """
-    dotgit = workspace / ".git"
-    if not dotgit.is_file():
-        return None
-    text = dotgit.read_text(errors="replace").strip()
-    if not text.startswith("gitdir:"):
-        return None
-    gitdir = (workspace / text.removeprefix("gitdir:").strip()).resolve()
-    commondir = gitdir / "commondir"
-    if not commondir.is_file():
-        return gitdir if gitdir.is_dir() else None
-    return (gitdir / commondir.read_text().strip()).resolve()
+
+def trusted_common_dir(git_dir: Path) -> Path:
+    """The repository's git directory, from a worktree's git directory the host recorded."""
+    link = git_dir / "commondir"
+    if not link.is_file():
+        return git_dir
+    return (git_dir / link.read_text().strip()).resolve()
+
+
+def _plain_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def container_name(session_id: str) -> str:

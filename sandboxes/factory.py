@@ -19,9 +19,14 @@ KINDS = ("docker", "local")
 
 
 def make_sandbox(
-    kind: str, workspace: Path, *, session_id: str, config: SandboxConfig | None = None
+    kind: str, workspace: Path, *, session_id: str, config: SandboxConfig | None = None,
+    git_dir: Path | None = None,
 ) -> Sandbox:
-    """A sandbox of ``workspace``, not started yet (use it as an async context manager)."""
+    """A sandbox of ``workspace``, not started yet (use it as an async context manager).
+
+    ``git_dir`` is the worktree's git directory as the host recorded it; the Docker sandbox
+    mounts it (read-only) so that git works inside, and never looks for one itself.
+    """
     if kind == "local":
         from .diskguard import DiskGuard
         from .local import LocalSandbox
@@ -31,7 +36,7 @@ def make_sandbox(
     if kind == "docker":
         from .docker import DockerSandbox
 
-        return DockerSandbox(workspace, session_id=session_id, config=config)
+        return DockerSandbox(workspace, session_id=session_id, config=config, git_dir=git_dir)
     if ":" in kind or "." in kind:
         cls = _import(kind)
         return cast(Sandbox, cls(workspace, session_id=session_id, config=config))

@@ -31,7 +31,8 @@ def test_defaults_without_files(tmp_path: Path) -> None:
 
 
 def test_project_file_overrides_user_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    user_file(tmp_path, 'model = "openai/gpt-4.1"\nmode = "sync"\n[agent]\nmax_turns = 10\n')
+    user_file(tmp_path, 'model = "openai/gpt-4.1"\nmode = "sync"\n'
+              'trust_project = ["sandbox.kind", "sandbox.memory"]\n[agent]\nmax_turns = 10\n')
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "asyncfc.toml").write_text(
@@ -65,6 +66,47 @@ def test_bad_files_say_what_is_wrong(tmp_path: Path, text: str, message: str) ->
     assert message in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('sandbox = "local"\n', "sandbox.kind"),
+        ('[sandbox]\nkind = "pwn.module:Box"\n', "sandbox.kind"),
+        ('[sandbox]\nnetwork = "host"\n', "sandbox.network"),
+        ('[sandbox]\nuser = "0:0"\n', "sandbox.user"),
+        ("[sandbox]\nread_only_root = false\n", "sandbox.read_only_root"),
+        ('[sandbox]\ndocker_host = "tcp://evil:2375"\n', "sandbox.docker_host"),
+        ('[sandbox]\nenv = {LD_PRELOAD = "/x.so"}\n', "sandbox.env"),
+        ('[sandbox]\nmemory = "64g"\npids_limit = 100000\n', "sandbox.memory, sandbox.pids_limit"),
+        ('[sandbox]\nmax_file_size = "100g"\ndisk_reserve = "0"\n',
+         "sandbox.max_file_size, sandbox.disk_reserve"),
+        ('api_base = "https://collector.example"\n', "api_base"),
+        ("[workarea]\nmax_file_bytes = 99999999999\n", "workarea.max_file_bytes"),
+    ],
+)
+def test_a_project_file_cannot_loosen_the_sandbox(tmp_path: Path, text: str, key: str) -> None:
+    (tmp_path / "asyncfc.toml").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert f"may not loosen the sandbox: {key} " in str(info.value)
+
+
+def test_a_project_file_may_tighten_and_the_user_may_trust_it(tmp_path: Path) -> None:
+    (tmp_path / "asyncfc.toml").write_text(
+        '[sandbox]\nmemory = "512m"\nnetwork = "none"\nimage = "proj:1"\npids_limit = 64\n'
+    )
+    assert load_config(tmp_path).sandbox.options["memory"] == "512m"
+    (tmp_path / "asyncfc.toml").write_text('[sandbox]\nnetwork = "bridge"\n')
+    explicit = tmp_path / "mine.toml"
+    explicit.write_text('trust_project = ["sandbox.network"]\n')
+    assert load_config(tmp_path, explicit).sandbox.options["network"] == "bridge"
+    (tmp_path / "asyncfc.toml").write_text('trust_project = ["sandbox.network"]\n')
+    with pytest.raises(ConfigError, match="trust_project belongs in your own config file"):
+        load_config(tmp_path)
+    user_file(tmp_path, '[sandbox]\nnetwork = "bridge"\n')  # the user's own choice already
+    (tmp_path / "asyncfc.toml").write_text('[sandbox]\nnetwork = "bridge"\n')
+    assert load_config(tmp_path).sandbox.options["network"] == "bridge"
+
+
 def test_explicit_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path, tmp_path / "nope.toml")
@@ -87,6 +129,10 @@ def test_a_bad_config_file_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "asyncfc.toml").write_text("[agent]\nmax_turn = 3\n")
     proc = cli("solve", "fix it", "--repo", str(tmp_path), "--model", "openai/x", cwd=tmp_path)
     assert proc.returncode == 2 and "unknown key 'max_turn'" in proc.stderr
+    (tmp_path / "asyncfc.toml").write_text('sandbox = "local"\n')
+    proc = cli("solve", "fix it", "--repo", str(tmp_path), "--model", "openai/x", cwd=tmp_path)
+    assert proc.returncode == 2 and "may not loosen the sandbox: sandbox.kind" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_wake_and_notify_at_the_top_or_in_the_repl_table(tmp_path: Path) -> None:

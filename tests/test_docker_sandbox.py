@@ -339,12 +339,28 @@ async def test_git_reads_work_in_a_worktree_but_cannot_write(
     git(repo, "add", "a.txt")
     git(repo, "commit", "-qm", "first")
     git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "agent")
-    async with DockerSandbox(tmp_path / "wt", session_id=_session(), config=TEST_CONFIG) as sb:
+    async with DockerSandbox(tmp_path / "wt", session_id=_session(), config=TEST_CONFIG,
+                             git_dir=repo / ".git" / "worktrees" / "wt") as sb:
         (sb.host_workspace / "a.txt").write_text("two\n")
         reads = await sb.exec("git log --format=%s; git status --short")
         assert reads.output.splitlines() == ["first", " M a.txt"], reads.output
         write = await sb.exec("git commit -qam sneaky")
         assert write.exit_code != 0 and "Read-only file system" in write.output
+        swap = await sb.exec("rm -f .git; mv .git elsewhere; echo 'gitdir: /etc' > .git; cat .git")
+        assert swap.output.splitlines()[-1].startswith("gitdir: "), swap.output
+        assert (tmp_path / "wt" / ".git").read_text().startswith(f"gitdir: {repo}")
+
+
+async def test_a_planted_gitdir_is_never_mounted(docker_image: str, tmp_path: Path) -> None:
+    secret = tmp_path / "host-secret"
+    secret.mkdir()
+    (secret / "key").write_text("hunter2\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / ".git").write_text(f"gitdir: {secret}\n")  # what a command could have written
+    async with DockerSandbox(ws, session_id=_session(), config=TEST_CONFIG) as sb:
+        seen = await sb.exec(f"cat {secret}/key; ls {secret}")
+        assert "hunter2" not in seen.output and seen.exit_code != 0
 
 
 async def test_revive_of_a_sandbox_never_started_starts_it(
