@@ -23,7 +23,8 @@ class TrajectoryWriter:
         #: Why the record could not be written, once a write failed.
         self.error: str | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] | None = path.open("a", encoding="utf-8")
+        # a file name may hold bytes that are not UTF-8 (kept as surrogates): written escaped
+        self._file: IO[str] | None = path.open("a", encoding="utf-8", errors="backslashreplace")
 
     def __call__(self, event: Event) -> None:
         self.write(event.to_dict())

@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,36 +110,39 @@ class WorkArea:
             )
 
     def _stage(self) -> None:
-        """``git add -A``, leaving out files over the size limit (never read, never hashed)."""
+        """``git add -A``, leaving out files over the size limit (never read, never hashed)
+        and repositories nested in the work tree (never entered)."""
         self._check()
-        big = self._oversized()
-        new = sorted(set(big) - self.left_out)
-        if new:
-            self.left_out.update(new)
-            self._notices.append(
-                f"left out of the commit and the patch, larger than {self.max_file_bytes} "
-                f"bytes: {', '.join(shown(p) for p in new)}"
-            )
-        excluded = [f":(exclude,literal){p}" for p in sorted(big)]
+        big, changed, nested = self._excluded()
+        for names, why in ((changed, f"larger than {self.max_file_bytes} bytes"),
+                           (nested, "git repositories nested in the work area")):
+            new = sorted(set(names) - self.left_out)
+            if new:
+                self.left_out.update(new)
+                self._notices.append(f"left out of the commit and the patch, {why}: "
+                                     + ", ".join(shown(p) for p in new))
+        excluded = [f":(exclude,literal){p}" for p in sorted({*big, *nested})]
         self.git.run("add", "-A", "--", ".", *excluded)
 
-    def _oversized(self) -> list[str]:
-        """Files over the limit; tracked ones only when their size changed (so reported)."""
+    def _excluded(self) -> tuple[list[str], list[str], list[str]]:
+        """Files over the limit, those of them that are new or changed size (an unchanged
+        big file is not named), and untracked nested repositories."""
         recorded: dict[str, int] = {}
         for line in self.git.paths("ls-files", "-z", "--cached", "--format=%(objectsize) %(path)"):
             size, _, name = line.partition(" ")
             recorded[name] = int(size) if size.isdigit() else -1
-        names = [*recorded, *self.git.paths("ls-files", "-z", "--others", "--exclude-standard")]
-        big = []
-        for name in names:
+        others = self.git.paths("ls-files", "-z", "--others", "--exclude-standard")
+        nested = [p for p in others if p.endswith("/")]
+        big: dict[str, int] = {}
+        for name in [*recorded, *others]:
             try:
                 st = os.lstat(self.path / name)
             except OSError:
                 continue
-            if st.st_size > self.max_file_bytes and not os.path.islink(self.path / name):
-                big.append(name)
-        # a big tracked file of the same size is taken as unchanged: never hashed, not named
-        return [n for n in big if recorded.get(n) != os.lstat(self.path / n).st_size]
+            if stat.S_ISREG(st.st_mode) and st.st_size > self.max_file_bytes:
+                big[name] = st.st_size
+        changed = [n for n, size in big.items() if recorded.get(n) != size]
+        return list(big), changed, nested
 
     # -- commits and patches -------------------------------------------------------------
 

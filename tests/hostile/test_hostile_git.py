@@ -1,0 +1,108 @@
+"""Commands that attack host git: a hostile ``.git``, a nested repository, attributes, odd
+file names, a big sparse file, a symlink to a host secret. Host git must run none of
+what they plant, commit from the git directory it recorded, and end the run cleanly."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from support import git
+from support_hostile import Hostile, assert_contained, hostile, run_calls, sh
+
+#: A git config whose every command-running key touches the marker.
+EVIL_CONFIG = (
+    "[core]\\n\\trepositoryformatversion = 0\\n\\tfsmonitor = \\\"touch {m}\\\"\\n"
+    "\\tpager = touch {m}\\n\\thooksPath = hooks\\n\\tsshCommand = touch {m}\\n"
+    "[diff]\\n\\texternal = touch {m}\\n[filter \\\"evil\\\"]\\n\\tclean = touch {m}\\n"
+)
+
+
+def evil_gitdir(path: str, marker: Path) -> str:
+    """Shell that makes ``path`` a git directory whose config and hooks touch ``marker``."""
+    hook = f"#!/bin/sh\\ntouch {marker}\\n"
+    return (
+        f"mkdir -p {path}/hooks {path}/objects {path}/refs/heads && "
+        f"printf '{EVIL_CONFIG.format(m=marker)}' > {path}/config && "
+        f"printf 'ref: refs/heads/main\\n' > {path}/HEAD && "
+        f"for h in pre-commit post-commit post-index-change reference-transaction; do "
+        f"printf '{hook}' > {path}/hooks/$h; chmod +x {path}/hooks/$h; done"
+    )
+
+
+def note() -> dict[str, object]:
+    return {"name": "write_file", "args": {"path": "note.txt", "content": "kept\n"}}
+
+
+def committed(h: Hostile, path: str) -> str:
+    return str(git(h.repo, "show", f"{h.result['branch']}:{path}"))
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_docker_git_attacks_run_nothing_on_the_host(tmp_path: Path, docker_image: str) -> None:
+    h = hostile(tmp_path)
+    m = h.marker
+    h = run_calls(h, [
+        # the .git file is mounted read-only over itself: these fail inside the container
+        sh(f"rm -rf .git; mkdir .git; {evil_gitdir('.git', m)}; echo 'gitdir: {tmp_path}' > .git; true"),
+        # a nested repository and attributes naming a filter: git add -A must not enter it
+        sh(f"mkdir sub && {evil_gitdir('sub/.git', m)} && echo x > sub/f && "
+           f"printf '* filter=evil diff=evil\\n' > .gitattributes"),
+        note(),
+    ], sandbox="docker")
+    assert_contained(h)
+    assert h.proc is not None and h.proc.returncode == 1, h.proc.stderr
+    assert h.result["status"] == "unsolved" and h.result["exit_reason"] == "submitted"
+    assert committed(h, "note.txt") == "kept\n"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_docker_odd_files_commit_safely(tmp_path: Path, docker_image: str) -> None:
+    h = hostile(tmp_path)
+    make = ("import os\n"
+            "for n in [b'new\\nline', b'ctl\\x1b[31mred', b'-rf', b'--help', b'bad\\xff\\xfe']:\n"
+            "    open(n, 'wb').write(b'x\\n')\n"
+            "open('blob.bin', 'wb').write(bytes(range(256)) * 4)\n"
+            # sparse, over workarea.max_file_bytes (10 MiB) and under sandbox.max_file_size
+            "open('big.img', 'wb').truncate(50 << 20)\n")
+    h = run_calls(h, [
+        {"name": "write_file", "args": {"path": "make.py", "content": make}},
+        sh(f"python3 make.py && rm make.py && ln -s {h.secret} leak && ln -s /etc/shadow shadow"),
+    ], sandbox="docker")
+    assert_contained(h)
+    assert h.proc is not None and h.proc.returncode == 1, h.proc.stderr
+    result = h.result
+    assert result["left_out"] == ["big.img"]
+    assert any("big.img" in n and "left out" in n for n in h.notices()), h.notices()
+    branch = result["branch"]
+    tree = subprocess.run(["git", "ls-tree", "-z", branch], cwd=h.repo, capture_output=True,
+                          check=True).stdout.split(b"\0")
+    entries = {e.split(b"\t", 1)[1]: e.split(b" ")[0] for e in tree if e}
+    assert entries[b"leak"] == b"120000" and entries[b"shadow"] == b"120000"  # links, never followed
+    assert committed(h, "leak") == str(h.secret)
+    assert {b"new\nline", b"ctl\x1b[31mred", b"-rf", b"--help", b"bad\xff\xfe", b"blob.bin"} <= set(entries)
+    assert b"big.img" not in entries
+    # the patch (bytes) applies to the base as it is
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(h.repo), str(clone))
+    subprocess.run(["git", "apply", "--check", str(h.out / "patch.diff")], cwd=clone, check=True)
+
+
+@pytest.mark.parametrize("attack", ["directory", "gitdir"])
+def test_local_fsmonitor_attack_is_ignored_and_reported(tmp_path: Path, attack: str) -> None:
+    """The local sandbox cannot stop a command rewriting .git: host git must not follow it."""
+    h = hostile(tmp_path)
+    evil = tmp_path / "evil.git"
+    if attack == "directory":
+        swap = f"rm -f .git && {evil_gitdir('.git', h.marker)}"
+    else:
+        swap = f"{evil_gitdir(str(evil), h.marker)} && echo 'gitdir: {evil}' > .git"
+    h = run_calls(h, [sh(swap), note()], sandbox="local")
+    assert_contained(h)
+    assert h.proc is not None and h.proc.returncode == 1, h.proc.stderr
+    assert committed(h, "note.txt") == "kept\n"
+    changed = [n for n in h.notices() if ".git entry was changed" in n]
+    assert changed and "ignored" in changed[0], h.notices()
