@@ -83,6 +83,11 @@ class Usage:
     user_turns: int
     futures: int
     tool_s: float
+    context_tokens: int = 0  # the last request's size
+    context_limit: int = 0  # the most a request may take
+    compactions: int = 0
+    cache_read: int = 0
+    cache_write: int = 0
 
 
 def close_open_calls(messages: list[dict[str, Any]], content: str) -> int:
@@ -404,11 +409,15 @@ class Interactive:
 
     def usage(self) -> Usage:
         model, futures = self.session.model, list(self.executor.futures.values())
+        context = self.agent.context
         return Usage(
             prompt_tokens=model.prompt_tokens, completion_tokens=model.completion_tokens,
             cost_usd=model.cost_usd, requests=model.requests, model_s=self.agent.model_s,
             responses=self.agent.turn, user_turns=self.user_turns, futures=len(futures),
             tool_s=sum(f.duration_s(self.session.bus.now()) for f in futures),
+            context_tokens=context.last_tokens, context_limit=context.limit,
+            compactions=context.compactions, cache_read=model.cache_read_tokens,
+            cache_write=model.cache_write_tokens,
         )
 
     # -- the record ------------------------------------------------------------------

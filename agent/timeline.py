@@ -20,6 +20,7 @@ from typing import Any
 from ..tools.base import WHOLE, paths_overlap
 from .events import (
     CallClosed,
+    ContextCompacted,
     Event,
     FirstToken,
     FutureCreated,
@@ -174,6 +175,8 @@ class RequestSpan:
     cost_usd: float = 0.0
     retries: int = 0
     finish_reason: str | None = None
+    tokens: int = 0  # the request's size by the agent's count
+    budget: int = 0  # the most it could take
     woke: list[str] = field(default_factory=list)  # it starts a wake-up turn: these results
 
     @property
@@ -214,6 +217,7 @@ class RunTracker:
         self.requests: list[RequestSpan] = []
         self.futures: dict[str, FutureSpan] = {}
         self.notices: list[Notice] = []
+        self.compactions: list[ContextCompacted] = []
         self.wakes: dict[int, WakeUp] = {}  # by the model response that starts the wake-up
         self.revision = 0
         self.last_t = 0.0
@@ -233,6 +237,7 @@ class RunTracker:
             HandleReturned: self._handle_returned,
             WorkspaceEdited: self._workspace_edited,
             Notice: self.notices.append,
+            ContextCompacted: self.compactions.append,
             WakeUp: self._wake_up,
             RunFinished: self._run_finished,
         }
@@ -263,7 +268,8 @@ class RunTracker:
 
     def _request_sent(self, e: RequestSent) -> None:
         wake = self.wakes.get(e.turn)
-        self.requests.append(RequestSpan(e.turn, e.t, woke=list(wake.futures) if wake else []))
+        self.requests.append(RequestSpan(e.turn, e.t, woke=list(wake.futures) if wake else [],
+                                         tokens=e.tokens, budget=e.budget))
 
     def _wake_up(self, e: WakeUp) -> None:
         self.wakes[e.turn] = e

@@ -151,6 +151,9 @@ class Commands:
                  f"cost ${u.cost_usd:.4f} · {plural(u.responses, 'model response')} "
                  f"({plural(u.requests, 'request')}), {u.model_s:.1f} s · "
                  f"{plural(u.futures, 'future')}, {u.tool_s:.1f} s of tool time")
+        self.say(f"context: {u.context_tokens:,} of {u.context_limit:,} tokens in the last "
+                 f"request · {plural(u.compactions, 'compaction')} · prompt cache: "
+                 f"{u.cache_read:,} tokens read, {u.cache_write:,} written")
         return False
 
     async def save(self, _arg: str) -> bool:

@@ -278,7 +278,25 @@ def footer(tracker: RunTracker, now: float) -> Text:
         f"wall {seconds(now)}",
         f"overlap saved {seconds(overlap_saved(tracker, now))}",
     ]
+    if (context := context_use(tracker)) is not None:
+        parts.append(context)  # last: a narrow terminal cuts it before the figures above
     return Text(" · ".join(parts), style="bold", no_wrap=True, overflow="ellipsis")
+
+
+def context_use(tracker: RunTracker) -> str | None:
+    """The last request's size against the budget, and the compactions so far."""
+    sized = [r for r in list(tracker.requests) if r.budget]
+    if not sized:
+        return None
+    last = sized[-1]
+    text = f"context {kilo(last.tokens)}/{kilo(last.budget)}"
+    if n := len(tracker.compactions):
+        text += f", {plural(n, 'compaction')}"
+    return text
+
+
+def kilo(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
 
 
 def header(tracker: RunTracker) -> Text:

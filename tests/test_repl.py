@@ -182,6 +182,8 @@ def test_resume_restores_the_conversation_the_branch_and_the_history(
         again.wait_for(r"(?m)^mode: sync$")
         again.type("/cost")
         again.wait_for(r"tokens: \d+ prompt, \d+ completion · cost \$0\.0000 · 1 model response \(1 request\)")
+        again.wait_for(r"context: [\d,]+ of 114,278 tokens in the last request · 0 compactions · "
+                       r"prompt cache: 0 tokens read, 0 written")
         again.type("/help")
         again.wait_for(r"Esc-Enter \(or a line ending in \\\) starts a new line")
         leave(again, "/exit")

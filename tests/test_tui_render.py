@@ -219,3 +219,18 @@ def test_once_finished_the_clock_stops() -> None:
     assert last[-1] == (
         "scripted/demo.yaml · turn 3 · 438 tokens · $0.0030 · wall 8.1 s · overlap saved 2.0 s"
     )
+
+
+def test_the_footer_shows_context_use_and_compactions() -> None:
+    events = [
+        at(1.0, ev.RunStarted("r1", "Fix it", "async", "scripted//s/demo.yaml", "local", "/repo",
+                              "/ws", "asyncfc/fix")),
+        at(1.1, ev.RequestSent(1, 2, 1800, 3600)),
+        at(1.5, ev.ResponseDone(1, "Reading.", 1, 300, 40, 0.0012, 0.4, "tool_calls")),
+        at(1.6, ev.ContextCompacted(2, 5200, 2100, 3600, 3, 6, ["f1 (run_tests, running, 1 s)"])),
+        at(1.6, ev.RequestSent(2, 5, 2150, 3600)),
+    ]
+    wide = text_of(render(RunTracker.from_events(events), 2.0, width=140, height=30), 140)
+    assert wide.splitlines()[-1] == (
+        "scripted/demo.yaml · turn 2 · 340 tokens · $0.0012 · wall 2.0 s · overlap saved 0.0 s · "
+        "context 2.1k/3.6k, 1 compaction")

@@ -1,0 +1,109 @@
+"""A provider that refuses a request as too long: the loop compacts harder and sends it
+once more; refused again, the turn ends with a clear error and the conversation still
+takes the next message. The scripted model runs behind a provider that counts more
+tokens than we do, through litellm's real streaming path and real tools."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from asyncfc_agent.agent.events import ContextCompacted, Event, EventBus, Notice
+from asyncfc_agent.agent.executor import Executor, ExecutorConfig
+from asyncfc_agent.agent.loop import Agent, Submitted
+from asyncfc_agent.agent.model import ContextOverflow, ModelClient, ModelConfig, StreamHooks
+from asyncfc_agent.sandboxes.local import LocalSandbox
+from asyncfc_agent.tools import load_tools
+from asyncfc_agent.tools.workspace import Workspace
+
+FAST = {"ttft_s": 0.0, "tokens_per_s": 0}
+
+
+class StrictProvider(ModelClient):  # type: ignore[misc]
+    """The scripted model behind a provider whose window is ``window_chars`` characters
+    of content (its own count, not ours)."""
+
+    def __init__(self, config: ModelConfig, window_chars: int) -> None:
+        super().__init__(config)
+        self.window_chars = window_chars
+        self.sizes: list[tuple[int, bool]] = []  # each request's characters, and refused
+
+    async def _stream(self, litellm: Any, messages: list[dict[str, Any]],
+                      tools: list[dict[str, Any]], hooks: StreamHooks) -> Any:
+        size = sum(len(json.dumps(m)) for m in messages)
+        refused = size > self.window_chars
+        self.sizes.append((size, refused))
+        if refused:
+            raise litellm.ContextWindowExceededError(
+                message=f"This model's maximum context length is exceeded ({size} characters)",
+                model=self.config.model, llm_provider="openai")
+        return await super()._stream(litellm, messages, tools, hooks)
+
+
+@asynccontextmanager
+async def agent_with(tmp_path: Path, turns: list[dict[str, Any]],
+                     window_chars: int) -> AsyncIterator[tuple[Agent, StrictProvider, list[Event]]]:
+    root = tmp_path / "repo"
+    root.mkdir()
+    for k in range(4):
+        (root / f"big{k}.txt").write_text(f"line {{}} of file {k}, with some words in it\n" * 300)
+    script = tmp_path / "s.yaml"
+    script.write_text(yaml.safe_dump({"profile": FAST, "turns": turns}))
+    events: list[Event] = []
+    bus = EventBus()
+    bus.subscribe(events.append)
+    async with LocalSandbox(root, snapshot_root=tmp_path / "snaps") as box:
+        ex = Executor(tools=load_tools(["read_file", "run"]), sandbox=box,
+                      workspace=Workspace(root), bus=bus, config=ExecutorConfig())
+        async with ex:
+            model = StrictProvider(ModelConfig(model=f"scripted/{script}", max_retries=0),
+                                   window_chars)
+            yield Agent(model=model, executor=ex, bus=bus), model, events
+
+
+def reads(n: int) -> list[dict[str, Any]]:
+    return [{"text": f"Reading {k}.", "tool_calls": [{"name": "read_file", "args": {"path": f"big{k}.txt"}}]}
+            for k in range(n)]
+
+
+async def test_a_refused_request_is_compacted_harder_and_sent_again(tmp_path: Path) -> None:
+    turns = [*reads(4), {"text": "All read."}]
+    async with agent_with(tmp_path, turns, window_chars=40_000) as (agent, model, events):
+        with pytest.raises(Submitted):
+            await agent.run("read the files")
+    refusals = [i for i, (_size, refused) in enumerate(model.sizes) if refused]
+    assert len(refusals) == 1  # our budget (the scripted default) never saw it coming
+    first = refusals[0]
+    # the same request, compacted, went through, and so did every later one
+    assert not any(refused for _size, refused in model.sizes[first + 1:])
+    assert model.sizes[first + 1][0] < model.sizes[first][0]
+    hard = [e for e in events if isinstance(e, ContextCompacted) and e.hard]
+    assert len(hard) == 1 and hard[0].tokens_after < hard[0].tokens_before
+    assert any(isinstance(e, Notice) and "too long for the model" in e.message for e in events)
+    # the budget learnt from the refusal: it stays under what was refused
+    assert agent.context.limit < agent.context.budget.limit
+    assert agent.final_text == "All read."
+
+
+async def test_refused_twice_ends_the_turn_clearly_and_the_next_message_works(
+    tmp_path: Path,
+) -> None:
+    turns = [*reads(2), {"text": "Read."}, {"text": "Still here."}]
+    async with agent_with(tmp_path, turns, window_chars=10) as (agent, model, _events):
+        with pytest.raises(ContextOverflow) as info:
+            await agent.run("read the files")
+        assert "does not fit the model's context window even compacted" in str(info.value)
+        assert "context_window" in str(info.value)
+        assert len(model.sizes) == 2  # the request and its one retry
+        # the conversation is intact: a provider with room takes the next message
+        model.window_chars = 10**9
+        agent.messages.append({"role": "user", "content": "try again"})
+        with pytest.raises(Submitted):
+            while True:
+                await agent.step()
+        assert agent.final_text == "Read."
