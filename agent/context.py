@@ -97,13 +97,14 @@ class TokenCounter:
     def __init__(self, model: str, litellm: Any = None) -> None:
         self.model = model
         self._litellm = litellm
-        self._cache: dict[str, int] = {}
+        self._cache: dict[int, int] = {}
 
     def text(self, text: str) -> int:
-        return self._count(text, lambda: {"text": text})
+        return self._count(hash(text), lambda: {"text": text})
 
     def message(self, message: dict[str, Any]) -> int:
-        key = json.dumps(message, sort_keys=True, default=str)
+        # keyed by a hash: the history is held once, by the conversation
+        key = hash(json.dumps(message, sort_keys=True, default=str))
         return self._count(key, lambda: {"messages": [message]})
 
     def messages(self, messages: list[dict[str, Any]]) -> int:
@@ -112,9 +113,9 @@ class TokenCounter:
     def tools(self, tools: list[dict[str, Any]]) -> int:
         if not tools:
             return 0
-        return self._count("tools:" + json.dumps(tools), lambda: {"messages": [], "tools": tools})
+        return self._count(hash(json.dumps(tools)), lambda: {"messages": [], "tools": tools})
 
-    def _count(self, key: str, what: Callable[[], dict[str, Any]]) -> int:
+    def _count(self, key: int, what: Callable[[], dict[str, Any]]) -> int:
         if (n := self._cache.get(key)) is not None:
             return n
         if len(self._cache) > 20000:
@@ -122,7 +123,7 @@ class TokenCounter:
         try:
             n = int(self._litellm.token_counter(model=self.model, **what()))
         except Exception:
-            n = len(key) // 3 + 4  # no tokenizer: a cautious estimate
+            n = len(json.dumps(what(), default=str)) // 3 + 4  # no tokenizer: a cautious estimate
         self._cache[key] = n
         return n
 
@@ -308,8 +309,10 @@ def summarise(span: list[dict[str, Any]]) -> tuple[int, list[str]]:
             lines.append(f"- the user said: {_clip(content, 2 * LINE_CHARS)}")
         elif role == "assistant" and is_delivery(m):
             for call in m["tool_calls"]:
-                for block in RESULT_HEADER.findall(results.get(call["id"], "")):
-                    lines.append(f"- delivered: {block}")
+                delivered = results.get(call["id"], "")
+                starts = [h.start() for h in RESULT_HEADER.finditer(delivered)]
+                for a, b in zip(starts, [*starts[1:], len(delivered)], strict=True):
+                    lines.append(f"- delivered: {_first_line(delivered[a:b])}")
         elif role == "assistant":
             responses += 1
             if content.strip():

@@ -1,7 +1,8 @@
-"""A provider that refuses a request as too long: the loop compacts harder and sends it
-once more; refused again, the turn ends with a clear error and the conversation still
-takes the next message. The scripted model runs behind a provider that counts more
-tokens than we do, through litellm's real streaming path and real tools."""
+"""Long runs and the context window, with the scripted model through litellm's real
+streaming path and real tools: a run whose results add up to several times a small
+window fits it, compacted, with the scripted model keeping its place; a provider that
+refuses a request as too long gets it compacted harder once more; refused again, the
+turn ends with a clear error and the conversation still takes the next message."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from asyncfc_agent.agent.events import ContextCompacted, Event, EventBus, Notice
+from asyncfc_agent.agent.events import (
+    ContextCompacted,
+    Event,
+    EventBus,
+    FutureResolved,
+    Notice,
+    RequestSent,
+)
 from asyncfc_agent.agent.executor import Executor, ExecutorConfig
 from asyncfc_agent.agent.loop import Agent, Submitted
 from asyncfc_agent.agent.model import ContextOverflow, ModelClient, ModelConfig, StreamHooks
@@ -32,9 +40,11 @@ class StrictProvider(ModelClient):  # type: ignore[misc]
         super().__init__(config)
         self.window_chars = window_chars
         self.sizes: list[tuple[int, bool]] = []  # each request's characters, and refused
+        self.sent: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
 
     async def _stream(self, litellm: Any, messages: list[dict[str, Any]],
                       tools: list[dict[str, Any]], hooks: StreamHooks) -> Any:
+        self.sent.append((json.loads(json.dumps(messages)), tools))
         size = sum(len(json.dumps(m)) for m in messages)
         refused = size > self.window_chars
         self.sizes.append((size, refused))
@@ -46,12 +56,13 @@ class StrictProvider(ModelClient):  # type: ignore[misc]
 
 
 @asynccontextmanager
-async def agent_with(tmp_path: Path, turns: list[dict[str, Any]],
-                     window_chars: int) -> AsyncIterator[tuple[Agent, StrictProvider, list[Event]]]:
+async def agent_with(tmp_path: Path, turns: list[dict[str, Any]], window_chars: int,
+                     context_window: int = 0, files: int = 4, lines: int = 300,
+                     ) -> AsyncIterator[tuple[Agent, StrictProvider, list[Event]]]:
     root = tmp_path / "repo"
     root.mkdir()
-    for k in range(4):
-        (root / f"big{k}.txt").write_text(f"line {{}} of file {k}, with some words in it\n" * 300)
+    for k in range(files):
+        (root / f"big{k}.txt").write_text(f"line {{}} of file {k}, with some words in it\n" * lines)
     script = tmp_path / "s.yaml"
     script.write_text(yaml.safe_dump({"profile": FAST, "turns": turns}))
     events: list[Event] = []
@@ -61,14 +72,45 @@ async def agent_with(tmp_path: Path, turns: list[dict[str, Any]],
         ex = Executor(tools=load_tools(["read_file", "run"]), sandbox=box,
                       workspace=Workspace(root), bus=bus, config=ExecutorConfig())
         async with ex:
-            model = StrictProvider(ModelConfig(model=f"scripted/{script}", max_retries=0),
-                                   window_chars)
+            config = ModelConfig(model=f"scripted/{script}", max_retries=0,
+                                 context_window=context_window)
+            model = StrictProvider(config, window_chars)
             yield Agent(model=model, executor=ex, bus=bus), model, events
 
 
 def reads(n: int) -> list[dict[str, Any]]:
     return [{"text": f"Reading {k}.", "tool_calls": [{"name": "read_file", "args": {"path": f"big{k}.txt"}}]}
             for k in range(n)]
+
+
+async def test_a_long_run_fits_a_small_window_and_the_script_keeps_its_place(
+    tmp_path: Path,
+) -> None:
+    from asyncfc_agent.agent.model import litellm_module
+
+    turns = [*reads(16), {"text": "All read."}]
+    async with agent_with(tmp_path, turns, window_chars=10**9, context_window=6000, files=16,
+                          lines=100) as (
+        agent, model, events,
+    ):
+        with pytest.raises(Submitted):
+            await agent.run("read the files")
+        limit = agent.context.limit
+    # the scripted model gave each of its responses once, in order, through the summaries
+    assert agent.final_text == "All read."
+    assert len(model.sent) == 17
+    litellm = litellm_module()
+    resolved = [e for e in events if isinstance(e, FutureResolved)]
+    assert len(resolved) == 16
+    results = sum(litellm.token_counter(model="gpt-4o", text=e.result) for e in resolved)
+    assert results > 3 * 6000
+    # each request as sent, counted whole, is under the budget
+    sizes = [litellm.token_counter(model="gpt-4o", messages=m, tools=t) for m, t in model.sent]
+    assert max(sizes) <= limit, sizes
+    compactions = [e for e in events if isinstance(e, ContextCompacted)]
+    assert len(compactions) >= 2 and not any(e.hard for e in compactions)
+    sent = [e for e in events if isinstance(e, RequestSent)]
+    assert all(e.tokens <= e.budget == limit for e in sent)
 
 
 async def test_a_refused_request_is_compacted_harder_and_sent_again(tmp_path: Path) -> None:
