@@ -25,7 +25,8 @@ def apply_patch(root: Path, patch_file: Path) -> None:
         return
     repo = for_repo(root)
     listed = repo.run("apply", "--numstat", "-z", "--binary", "-", input=data, check=False)
-    problems = [p for path in _numstat_paths(listed) if (p := path_problem(path))]
+    paths = {*_numstat_paths(listed), *header_paths(data)}
+    problems = [p for path in paths if (p := path_problem(path))]
     problems += [p for path, target in symlinks(data) if (p := link_problem(path, target))]
     if problems:
         raise WorkAreaError(
@@ -59,6 +60,31 @@ def _numstat_paths(out: bytes) -> list[str]:
         else:  # "added\tdeleted\t" then the old and the new name
             paths += [f.decode("utf-8", "surrogateescape") for f in fields[i + 1 : i + 3]]
             i += 3
+    return paths
+
+
+_NAMED = re.compile(rb"^(?:--- |\+\+\+ |rename from |rename to |copy from |copy to )(.+)$")
+
+
+def header_paths(patch: bytes) -> list[str]:
+    """The paths a patch's headers name: both sides of ---/+++, renames and copies (git's
+    own listing gives only the side it writes)."""
+    paths = []
+    in_hunk = False
+    for line in patch.split(b"\n"):
+        if line.startswith(b"diff --git "):
+            in_hunk = False
+        elif line.startswith(b"@@"):
+            in_hunk = True
+        match = None if in_hunk else _NAMED.match(line)
+        if match is None:
+            continue
+        name = unquote(match.group(1).rstrip(b"\t"))
+        if name == "/dev/null":
+            continue
+        if line.startswith((b"--- ", b"+++ ")):
+            name = name[2:] if name[:2] in ("a/", "b/") else name
+        paths.append(name)
     return paths
 
 

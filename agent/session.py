@@ -196,7 +196,7 @@ class Session:
         # scanning them (they stalled the event loop for hundreds of milliseconds)
         gc.freeze()
         workspace = Workspace(self.area.path, file_owner=self.sandbox.file_owner,
-                              mounted_at=self.sandbox.workdir)
+                              mounted_at=self.sandbox.workdir, git_dir=self.area.git.git_dir)
         self.bus.publish(
             RunStarted(self.run_id, self.task, cfg.agent.mode.value, cfg.model.model,
                        self.sandbox.kind, str(self.area.source), str(self.area.path),

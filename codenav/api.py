@@ -65,11 +65,12 @@ def find_symbol_text(
     max_references: int = DEFAULT_MAX_REFERENCES,
     cache_dir: Path | None = None,
     use_cache: bool = True,
+    git_dir: Path | None = None,
 ) -> str:
-    """Definitions and references of ``name``, as text."""
+    """Definitions and references of ``name``, as text (``git_dir``: see ``source_files``)."""
     if not name.strip().rpartition(".")[2]:
         raise CodeNavError("give a name to look for")
-    index = build_index(root, cache_dir=cache_dir, use_cache=use_cache)
+    index = build_index(root, cache_dir=cache_dir, use_cache=use_cache, git_dir=git_dir)
     matches = find_symbol(index, name, within)
     if matches.definitions or matches.references:
         return render_matches(matches, index.root, max_references)
@@ -108,10 +109,11 @@ def repo_map(
     max_tokens: int = DEFAULT_MAP_TOKENS,
     cache_dir: Path | None = None,
     use_cache: bool = True,
+    git_dir: Path | None = None,
 ) -> RepoMapResult:
     """The repository's most relevant definitions for ``focus`` (repository-relative
     posix paths) within ``max_tokens``."""
-    index = build_index(root, cache_dir=cache_dir, use_cache=use_cache)
+    index = build_index(root, cache_dir=cache_dir, use_cache=use_cache, git_dir=git_dir)
     # Every shown definition costs at least one token, so no more can fit.
     ranked = rank_definitions(index.files, set(focus), limit=max_tokens)
     fitted = fit_map(ranked, index.files, max_tokens)

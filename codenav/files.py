@@ -27,9 +27,14 @@ MAX_FILE_BYTES = 1_000_000
 _GIT_TIMEOUT_S = 30.0
 
 
-def source_files(root: Path) -> list[str]:
-    """Files under ``root`` in a supported language, as sorted posix paths relative to it."""
-    listed = _git_files(root)
+def source_files(root: Path, git_dir: Path | None = None) -> list[str]:
+    """Files under ``root`` in a supported language, as sorted posix paths relative to it.
+
+    ``git_dir``: the git directory of ``root`` as its owner recorded it. Give it for a tree
+    that commands can write (an agent's workspace): git then never looks for a repository,
+    or its config, in the tree itself. None looks it up from ``root``.
+    """
+    listed = _git_files(root, git_dir)
     # Nothing listed can also mean a folder the enclosing repository ignores.
     candidates = listed if listed else _walk(root)
     return sorted({p for p in candidates if language_for(p) is not None and not _skipped(p)})
@@ -47,12 +52,15 @@ _SAFE_GIT = ("git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/nul
              "-c", "core.untrackedCache=false")
 
 
-def _git_files(root: Path) -> list[str] | None:
+def _git_files(root: Path, git_dir: Path | None) -> list[str] | None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    where = [f"--git-dir={git_dir}", f"--work-tree={root}"] if git_dir is not None else []
     try:
         done = subprocess.run(
-            [*_SAFE_GIT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            [*_SAFE_GIT[:1], *where, *_SAFE_GIT[1:], "ls-files", "-z", "--cached", "--others",
+             "--exclude-standard"],
             cwd=root, capture_output=True, timeout=_GIT_TIMEOUT_S, check=False, env=env,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

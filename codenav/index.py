@@ -54,15 +54,16 @@ def build_index(
     cache_dir: Path | None = None,
     use_cache: bool = True,
     workers: int | None = None,
+    git_dir: Path | None = None,
 ) -> RepoIndex:
     """Index ``root``. ``cache_dir`` defaults to ``default_cache_dir()``; ``workers`` to
-    the number of cores (1 parses in this process)."""
+    the number of cores (1 parses in this process); ``git_dir`` as ``source_files``."""
     root = root.resolve()
     cache = (TagCache.open(cache_dir or default_cache_dir(), root) if use_cache
              else TagCache.disabled(root))
     index = RepoIndex(root)
     stale: list[tuple[str, Stamp]] = []
-    for rel, stamp in _stamped(root, source_files(root)):
+    for rel, stamp in _stamped(root, source_files(root, git_dir)):
         tags = cache.get(rel, stamp)
         if tags is None:
             stale.append((rel, stamp))

@@ -49,7 +49,7 @@ class FindSymbol(Tool[FindSymbolArgs]):
         try:
             text = await asyncio.to_thread(
                 find_symbol_text, ctx.workspace.root, args.name, within=within,
-                max_references=args.max_references,
+                max_references=args.max_references, git_dir=ctx.workspace.git_dir,
             )
         except CodeNavError as e:
             raise ToolError(str(e)) from e

@@ -40,7 +40,8 @@ class RepoMap(Tool[RepoMapArgs]):
     async def run(self, ctx: ToolContext, args: RepoMapArgs) -> ToolResult:
         focus = [norm_path(p) for p in args.focus]
         result = await asyncio.to_thread(
-            repo_map, ctx.workspace.root, focus=focus, max_tokens=args.max_tokens
+            repo_map, ctx.workspace.root, focus=focus, max_tokens=args.max_tokens,
+            git_dir=ctx.workspace.git_dir,
         )
         output, truncated = cap(_describe(result, args.max_tokens), ctx.config.output_limit, "head")
         meta = {"definitions": result.shown, "files": result.files_shown,

@@ -65,11 +65,14 @@ class Edit:
 
 class Workspace:
     def __init__(
-        self, root: Path, *, file_owner: tuple[int, int] | None = None, mounted_at: str = ""
+        self, root: Path, *, file_owner: tuple[int, int] | None = None, mounted_at: str = "",
+        git_dir: Path | None = None,
     ) -> None:
         """``mounted_at``: where the sandbox sees the root, so that an absolute symlink a
-        command made there leads to the same place here."""
+        command made there leads to the same place here. ``git_dir``: the root's git
+        directory as the host recorded it (host git never looks for one in the root)."""
         self.root = root.resolve()
+        self.git_dir = git_dir
         self.fs = Root(self.root, aliases=(mounted_at,) if mounted_at else ())
         self.file_owner = file_owner
         self.revision = 0

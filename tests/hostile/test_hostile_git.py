@@ -100,7 +100,8 @@ def test_local_fsmonitor_attack_is_ignored_and_reported(tmp_path: Path, attack: 
         swap = f"rm -f .git && {evil_gitdir('.git', h.marker)}"
     else:
         swap = f"{evil_gitdir(str(evil), h.marker)} && echo 'gitdir: {evil}' > .git"
-    h = run_calls(h, [sh(swap), note()], sandbox="local")
+    # repo_map lists files with git on the host too
+    h = run_calls(h, [sh(swap), {"name": "repo_map", "args": {}}, note()], sandbox="local")
     assert_contained(h)
     assert h.proc is not None and h.proc.returncode == 1, h.proc.stderr
     assert committed(h, "note.txt") == "kept\n"
