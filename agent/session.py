@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import secrets
 import time
 from collections.abc import Callable
@@ -26,11 +25,11 @@ from .apply import apply_patch
 from .config import RunConfig
 from .events import Event, EventBus, InstructionsLoaded, Notice, RunFinished, RunStarted
 from .executor import Executor
-from .futures import Future, FutureState
 from .instructions import ProjectInstructions, system_section
 from .loop import Agent, Finished, LimitReached
 from .model import ModelClient, ModelConfigError, ModelError
 from .protocol import SYSTEM_PROMPT
+from .record import future_record, summary, test_verdict, write_result
 from .trajectory import TrajectoryWriter
 
 #: Seconds between two progress lines of an image build shown in the run's log.
@@ -79,41 +78,6 @@ def engine_reachable(docker_host: str | None = None) -> bool:
     except SandboxError:
         return False
     return True
-
-
-def test_verdict(executor: Executor) -> dict[str, Any]:
-    """The latest test run, and whether it passed on the final workspace revision."""
-    runs = [f for f in executor.futures.values() if f.tool == "run_tests"]
-    if not runs:
-        return {"future": None, "passed": False, "on_final_revision": False}
-    last = max(runs, key=lambda f: f.seq)
-    passed = last.state is FutureState.RESOLVED and last.result is not None and last.result.exit_code == 0
-    return {
-        "future": last.id,
-        "passed": passed,
-        "on_final_revision": last.workspace_rev == executor.workspace.revision,
-    }
-
-
-def future_record(f: Future, final_rev: int, workspace: Workspace) -> dict[str, Any]:
-    from .protocol import stale_paths
-
-    return {
-        "id": f.id,
-        "tool": f.tool,
-        "args": f.args,
-        "deps": f.deps,
-        "status": f.state.value,
-        "exit_code": f.result.exit_code if f.result is not None else None,
-        "started_s": None if f.started_s is None else round(f.started_s, 4),
-        "ended_s": None if f.ended_s is None else round(f.ended_s, 4),
-        "duration_s": round((f.ended_s or 0) - (f.started_s or 0), 4) if f.ended_s else None,
-        "workspace_rev": f.workspace_rev,
-        "stale": bool(stale_paths(f, workspace)),
-        "delivered": f.delivered,
-        "delivered_via": f.delivered_via,
-        "error": f.error,
-    }
 
 
 class Session:
@@ -399,12 +363,12 @@ class Session:
                 round((self._loop_ended or now) - self._loop_started, 3)
                 if self._loop_started is not None else None
             )
-            broken = self._record_error() or _write_result(self.out_dir / "result.json", result)
+            broken = self._record_error() or write_result(self.out_dir / "result.json", result)
             if broken is not None and reason != "output_error":
                 # the work is kept (branch, commit); the run's record is not whole
                 status, reason = "error", "output_error"
                 result.update(status=status, exit_reason=reason, error=broken)
-            self.bus.publish(RunFinished(status, reason, result["wall_s"], _summary(result)))
+            self.bus.publish(RunFinished(status, reason, result["wall_s"], summary(result)))
         return RunOutcome(status, reason, self.out_dir, result)
 
     def _save_work(self) -> dict[str, Any]:
@@ -474,20 +438,3 @@ class Session:
             "out_dir": str(self.out_dir),
             "config_files": cfg.sources,
         }
-
-
-def _write_result(path: Path, result: dict[str, Any]) -> str | None:
-    """Write ``result.json``; the reason it could not be written, or None."""
-    try:
-        path.write_text(json.dumps(result, indent=2) + "\n")
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            path.unlink()  # a torn file reads as a record; no file says there is none
-        return f"cannot write {path}: {exc.strerror or exc}"
-    return None
-
-
-def _summary(result: dict[str, Any]) -> dict[str, Any]:
-    keys = ("status", "exit_reason", "branch", "commit", "patch_file", "patch_bytes", "turns",
-            "model_s", "tool_s", "cost_usd", "error")
-    return {k: result.get(k) for k in keys}
