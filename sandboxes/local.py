@@ -175,7 +175,7 @@ class LocalSandbox:
         argv = [self._shell, "-c", command] if isinstance(command, str) else list(command)
         full_env = {**self._env, **(env or {})}
         started = time.monotonic()
-        proc = await asyncio.create_subprocess_exec(
+        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd or self.workdir,
             env=full_env,
@@ -183,7 +183,15 @@ class LocalSandbox:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
-        )
+        ))
+        try:
+            proc = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            # the command may already run (and have started children of its own): a spawn
+            # cancelled halfway would kill the shell alone and leave its group behind
+            with contextlib.suppress(Exception):
+                await self._kill(await spawn)
+            raise
         self._running.add(proc)
         output = OutputBuffer(output_limit, on_output)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
