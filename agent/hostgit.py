@@ -138,10 +138,18 @@ def worktree_admin_dir(common: Path, worktree: Path) -> Path | None:
     Each ``<common>/worktrees/<name>/gitdir`` names the ``.git`` file of its worktree; the
     worktree's own ``.git`` is never read, since a sandbox may have rewritten it.
     """
-    wanted = str(worktree / ".git")
+    wanted = worktree.resolve()  # git records real paths
     admin = common / "worktrees"
     if not admin.is_dir():
         return None
+    for entry in sorted(admin.iterdir()):
+        try:
+            named = Path((entry / "gitdir").read_text().strip())
+        except OSError:
+            continue
+        if named.name == ".git" and named.parent.resolve() == wanted:
+            return entry
+    return None
     for entry in sorted(admin.iterdir()):
         try:
             if (entry / "gitdir").read_text().strip() == wanted:

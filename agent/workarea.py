@@ -58,6 +58,10 @@ def slugify(text: str, limit: int = 40) -> str:
     return slug[:limit].rstrip("-") or "task"
 
 
+def _plain_file(path: Path) -> bool:
+    return stat.S_ISREG(os.lstat(path).st_mode)
+
+
 def shown(path: str) -> str:
     """A file name as a notice prints it: control characters and bad bytes escaped."""
     raw = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
@@ -87,8 +91,9 @@ class WorkArea:
         if not self.is_git:
             return None if not os.path.lexists(entry) else "a .git entry appeared in the work area"
         with contextlib.suppress(OSError):
-            if (not entry.is_symlink() and entry.is_file()
-                    and entry.read_text(errors="replace").strip() == f"gitdir: {self.git.git_dir}"):
+            text = entry.read_text(errors="replace") if _plain_file(entry) else ""
+            named = text.strip().removeprefix("gitdir:").strip()
+            if named and Path(named).resolve() == self.git.git_dir.resolve():
                 return None
         kind = ("a symlink" if entry.is_symlink() else "a directory" if entry.is_dir()
                 else "missing" if not os.path.lexists(entry) else "rewritten")
