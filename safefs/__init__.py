@@ -3,7 +3,8 @@
 Everything the sandbox can write is hostile to the host: ``paths`` resolves a relative
 path without ever letting the kernel follow a symlink (so none leads out of the root,
 even one swapped in mid-call), ``files`` reads (bounded, regular files only) and writes
-(atomically, in the held directory), and ``tree`` walks without entering symlinks.
+(atomically, in the held directory), ``tree`` walks without entering symlinks, and
+``copy`` copies a tree (snapshots) the same way.
 """
 
 from .files import (

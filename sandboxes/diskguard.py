@@ -117,10 +117,9 @@ class DiskGuard:
         Counted as full copies: where the filesystem makes reflinks they cost less. Blocks.
         """
         size = count = 0
-        for path in _tree(sources):
+        for blocks in _blocks(sources):
             count += 1
-            with contextlib.suppress(OSError):
-                size += os.lstat(path).st_blocks * 512
+            size += blocks * 512
         reason = self.shortage(need_bytes=size, need_inodes=count)
         if reason is not None:
             raise SandboxLimit(
@@ -174,10 +173,14 @@ def _falling(before: list[tuple[Path, int, int | None]], after: list[tuple[Path,
     return False
 
 
-def _tree(sources: Iterable[str]) -> Iterator[str]:
-    """Every path of the trees under ``sources`` (files and folders), themselves included."""
+def _blocks(sources: Iterable[str]) -> Iterator[int]:
+    """The blocks of every path of the trees under ``sources`` (files and folders), themselves
+    included. By directory fd and without following symlinks (``fwalk``): a command may
+    swap a folder for a symlink to ``/`` while this counts."""
     for source in sources:
-        yield source
-        for root, dirs, files in os.walk(source):
+        with contextlib.suppress(OSError):
+            yield os.lstat(source).st_blocks
+        for _, dirs, files, dir_fd in os.fwalk(source):
             for name in (*dirs, *files):
-                yield os.path.join(root, name)
+                with contextlib.suppress(OSError):
+                    yield os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_blocks

@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from ..safefs.copy import copy_tree
 from .base import (
     DEFAULT_OUTPUT_LIMIT,
     ExecResult,
@@ -278,7 +280,7 @@ class LocalSandbox:
                 if self.guard is not None:
                     await asyncio.to_thread(self.guard.check_copy, entries)
                 async with self._copy_slots, self._guarded("snapshot refused", count_files=False):
-                    err = await _copy(entries, dest)
+                    err = await _copy(self.host_workspace, dest)
             except BaseException:
                 await asyncio.shield(self.remove_snapshot(Snapshot(str(dest), dest, revision)))
                 raise
@@ -314,21 +316,24 @@ class LocalSandbox:
             await asyncio.to_thread(shutil.rmtree, self._owned_root, True)
 
 
-async def _copy(entries: list[str], dest: Path) -> str | None:
-    """``cp -a`` (reflinks where possible); its error, or None. Cancelled, it stops the copy."""
-    proc = await asyncio.create_subprocess_exec(
-        "cp", "-a", "--reflink=auto", *entries, str(dest),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+async def _copy(workspace: Path, dest: Path) -> str | None:
+    """The workspace copied into ``dest`` (reflinks where possible) without following a
+    symlink a command may swap in mid-copy (``safefs.copy``); the error, or None.
+    Cancelled, it stops the copy and waits for it, so nothing is written after."""
+    stop = threading.Event()
+    job = asyncio.ensure_future(
+        asyncio.to_thread(copy_tree, workspace, dest, exclude=SNAPSHOT_EXCLUDE, stop=stop)
     )
     try:
-        _, err = await proc.communicate()
+        await asyncio.shield(job)
+    except OSError as e:
+        return f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
     except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await asyncio.shield(proc.wait())
+        stop.set()
+        with contextlib.suppress(Exception):  # stopped, or failed: the copy goes anyway
+            await job
         raise
-    return None if proc.returncode == 0 else err.decode(errors="replace").strip()
+    return None
 
 
 def _group_alive(pgid: int) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from asyncfc_agent.safefs import (
     walk,
     write_bytes,
 )
+from asyncfc_agent.safefs.copy import Cancelled, copy_tree
 
 
 @pytest.fixture
@@ -163,3 +166,31 @@ def test_an_absolute_symlink_to_where_the_sandbox_mounts_the_root_leads_inside(t
     os.symlink("/workspacex/f.txt", tree / "near")
     with pytest.raises(Outside):
         read_bytes(Root(tree, aliases=("/workspace",)), "near", 100)
+
+
+def test_copy_tree_keeps_links_pipes_modes_times_and_holes(tree: Path) -> None:
+    os.symlink("../../outside/secret.txt", tree / "a" / "out")
+    os.mkfifo(tree / "fifo")
+    os.chmod(tree / "a" / "b" / "f.txt", 0o751)
+    os.utime(tree / "a" / "b" / "f.txt", ns=(1, 2_000_000_000))
+    with open(tree / "sparse", "wb") as f:
+        f.seek(10**9)
+        f.write(b"end")
+    (tree / ".git").mkdir()
+    dest = tree.parent / "copy"
+    dest.mkdir()
+    copy_tree(tree, dest, exclude=frozenset({".git"}))
+    assert sorted(os.listdir(dest)) == ["a", "fifo", "sparse"]
+    assert os.readlink(dest / "a" / "out") == "../../outside/secret.txt"  # a link, as it was
+    assert stat.S_ISFIFO(os.lstat(dest / "fifo").st_mode)
+    copied = os.stat(dest / "a" / "b" / "f.txt")
+    assert (copied.st_mode & 0o777, copied.st_mtime_ns) == (0o751, 2_000_000_000)
+    assert (dest / "a" / "b" / "f.txt").read_text() == "inside\n"
+    big = os.stat(dest / "sparse")
+    assert big.st_size == 10**9 + 3 and big.st_blocks * 512 < 10**7  # the hole stayed a hole
+    stop = threading.Event()
+    stop.set()
+    again = tree.parent / "again"
+    again.mkdir()
+    with pytest.raises(Cancelled):
+        copy_tree(tree, again, stop=stop)

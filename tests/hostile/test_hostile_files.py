@@ -306,3 +306,21 @@ def test_code_navigation_runs_nothing_a_planted_git_config_names(tmp_path: Path,
     git(ws, "config", "core.hooksPath", str(host))
     assert source_files(ws) == ["a.py"]
     assert not pwned.exists()
+
+
+async def test_snapshots_racing_a_swapper_copy_nothing_from_the_host(swapping: Path) -> None:
+    from asyncfc_agent.sandboxes.local import LocalSandbox
+
+    copied: dict[str, int] = {}
+    async with LocalSandbox(swapping) as box:
+        for revision in range(100):
+            snap = await box.snapshot(revision)
+            assert snap.host_path is not None
+            for path in sorted(snap.host_path.rglob("*")):
+                kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
+                if kind == "file":
+                    assert SECRET.encode() not in path.read_bytes(), path
+                rel = path.relative_to(snap.host_path).as_posix()
+                copied[f"{rel} ({kind})"] = copied.get(f"{rel} ({kind})", 0) + 1
+            await box.remove_snapshot(snap)
+    print(copied)
