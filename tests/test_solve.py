@@ -110,6 +110,34 @@ def test_apply_writes_the_patch_to_the_tree(repo: Path, tmp_path: Path, home: Pa
     assert json.loads((out / "result.json").read_text())["applied"] is True
 
 
+def test_apply_leaves_a_tree_changed_meanwhile_alone_and_keeps_the_patch(
+    repo: Path, tmp_path: Path, home: Path
+) -> None:
+    gate = tmp_path / "gate"
+    hold = {"name": "run", "args": {"command": f"while [ ! -e {gate} ]; do sleep 0.05; done",
+                                    "readonly": True}}
+    script = {"turns": [{"tool_calls": [hold]}, *FIX_SCRIPT["turns"]]}  # its await waits for the gate
+    out = tmp_path / "out"
+    env = {**os.environ, "ASYNCFC_HOME": str(home), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    proc = subprocess.Popen(solve_cmd(repo, write_script(tmp_path, script), out, "--apply"), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_event(proc, out / "trajectory.jsonl", "future_started")
+        mine = BUGGY.replace("a - b", "b + a")  # the same line, changed by the user meanwhile
+        (repo / "calc.py").write_text(mine)
+    finally:
+        gate.touch()
+    stdout, stderr = proc.communicate(timeout=180)
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "solved" and result["applied"] is False, stdout + stderr
+    assert "the patch does not apply" in result["apply_error"]
+    assert f"it is kept at {out / 'patch.diff'}" in result["apply_error"]
+    assert "the patch does not apply" in stdout + stderr and "Traceback" not in stdout + stderr
+    assert (repo / "calc.py").read_text() == mine  # nothing of the user's is lost
+    assert "+    return a + b" in (out / "patch.diff").read_text()
+    assert "a + b" in git(repo, "show", f"{result['branch']}:calc.py")
+
+
 def test_a_directory_without_git_is_worked_on_a_copy(tmp_path: Path, home: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
