@@ -195,6 +195,9 @@ def test_a_directory_swapped_for_a_symlink_mid_call_never_leads_out(
                    ("write_file", {"path": "d/f.txt", "content": f"write {i}\n"}),
                    ("edit_file", {"path": "d/f.txt", "old": f"write {i}", "new": f"edit {i}"}),
                    ("list_files", {"path": "d"})]
+        if i % 4 == 0:  # a snapshot copied mid-swap, read in the sandbox
+            hammer.append(("run", {"command": "cat d/f.txt d/f.link d.link/f.txt d.link/f.link; true",
+                                   "readonly": True}))
     start = f"python3 .swap.py {host} >/dev/null 2>&1 & while [ ! -e started ]; do sleep 0.1; done"
     turns: list[dict[str, Any]] = [
         {"tool_calls": calls(("run", {"command": start}))},
@@ -214,6 +217,7 @@ def test_a_directory_swapped_for_a_symlink_mid_call_never_leads_out(
         reason = "ok" if end["status"] == "resolved" else next(
             (a for a in allowed if a in end["result"]), end["result"])
         assert end["status"] == "resolved" or reason in allowed, end
+        assert SECRET not in end["result"]
         outcomes[reason] = outcomes.get(reason, 0) + 1
     stopped = ends[f"f{2 + len(hammer)}"]
     assert stopped["status"] == "resolved", stopped
