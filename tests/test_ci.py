@@ -141,7 +141,14 @@ def test_a_red_last_test_run_is_not_success(ci: CI, tmp_path: Path) -> None:
 def test_an_answer_before_the_test_future_resolved_is_held_then_judged(
     ci: CI, script: str, code: int
 ) -> None:
-    (ci.repo / "test_slow.py").write_text("import time\n\n\ndef test_slow():\n    time.sleep(2)\n")
+    # the test run ends only once the model has answered: the answer surely comes first
+    trajectory = ci.out / "trajectory.jsonl"
+    (ci.repo / "test_slow.py").write_text(
+        "import pathlib, time\n\n\ndef test_slow():\n"
+        f"    path = pathlib.Path({str(trajectory)!r})\n"
+        "    while '\"text\": \"Fixed.\"' not in path.read_text():\n"
+        "        time.sleep(0.05)\n"
+    )
     git(ci.repo, "add", "-A")
     git(ci.repo, "commit", "-qm", "slow")
     proc = ci("--issue", "Fix add()", script=script)

@@ -101,10 +101,10 @@ async def test_missing_cwd_is_a_sandbox_error(box: DockerSandbox) -> None:
 
 
 async def test_timeout_kills_the_tree_and_keeps_partial_output(box: DockerSandbox) -> None:
-    result = await box.exec("echo started; sleep 301 & sleep 302; echo never", timeout_s=1)
+    result = await box.exec("echo started; sleep 301 & sleep 302; echo never", timeout_s=3)
     assert result.timed_out and result.exit_code is None
     assert result.output == "started\n"
-    assert result.duration_s >= 1
+    assert result.duration_s >= 3
     ps = await _processes(box)
     assert "sleep 30" not in ps, ps
 
