@@ -39,7 +39,7 @@ def alive(marker: str) -> bool:
     return subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0
 
 
-async def until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+async def until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
     """Poll ``condition`` until it holds: some conditions (a process) send no event."""
     async with asyncio.timeout(timeout_s):
         while not condition():  # noqa: ASYNC110
