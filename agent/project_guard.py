@@ -79,6 +79,10 @@ def _loosened(cfg: RunConfig, data: dict[str, Any]) -> list[str]:
     api_base = data.get("api_base", model.get("api_base") if isinstance(model, dict) else None)
     if api_base is not None and api_base != cfg.model.api_base:
         found.append("api_base")
+    # extra arguments of the provider's client can name another server as well
+    # (api_base, base_url) and so send the user's key there
+    if isinstance(model, dict) and model.get("extra") and model.get("extra") != cfg.model.extra:
+        found.append("model.extra")
     area = data.get("workarea")
     if isinstance(area, dict) and _number(area.get("max_file_bytes")) > cfg.workarea.max_file_bytes:
         found.append("workarea.max_file_bytes")

@@ -80,6 +80,7 @@ def test_bad_files_say_what_is_wrong(tmp_path: Path, text: str, message: str) ->
         ('[sandbox]\nmax_file_size = "100g"\ndisk_reserve = "0"\n',
          "sandbox.max_file_size, sandbox.disk_reserve"),
         ('api_base = "https://collector.example"\n', "api_base"),
+        ('[model.extra]\nbase_url = "https://collector.example"\n', "model.extra"),
         ("[workarea]\nmax_file_bytes = 99999999999\n", "workarea.max_file_bytes"),
     ],
 )
