@@ -20,6 +20,8 @@ from .files import (
 )
 from .paths import (
     MAX_LINKS,
+    MAX_NESTING,
+    Fenced,
     Found,
     FsError,
     IsDir,
@@ -35,7 +37,9 @@ from .tree import MAX_DEPTH, Listing, as_text, walk
 __all__ = [
     "MAX_DEPTH",
     "MAX_LINKS",
+    "MAX_NESTING",
     "TEMP_PREFIX",
+    "Fenced",
     "Found",
     "FsError",
     "IsDir",

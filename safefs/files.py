@@ -91,12 +91,15 @@ def read_bytes(root: Root, rel: str, limit: int) -> bytes:
 
 
 def write_bytes(
-    root: Root, rel: str, data: bytes, *, owner: tuple[int, int] | None = None
+    root: Root, rel: str, data: bytes, *, owner: tuple[int, int] | None = None,
+    fenced: frozenset[str] = frozenset(),
 ) -> str:
-    """Write ``data`` atomically at ``rel`` (symlinks inside the root are followed),
-    keeping an existing file's mode; missing parents are made. Returns the path written."""
+    """Write ``data`` atomically at ``rel`` (symlinks inside the root are followed, but not
+    into the root's entries named in ``fenced``), keeping an existing file's mode; missing
+    parents are made. Returns the path written."""
     created: list[str] = []
-    with root.find(rel, missing_ok=True, make_dirs=True, created=created) as found:
+    with root.find(rel, missing_ok=True, make_dirs=True, created=created,
+                   fenced=fenced) as found:
         if not found.name:
             raise IsDir("the repository root is a directory")
         mode = 0o644

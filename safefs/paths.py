@@ -22,6 +22,9 @@ from typing import Self
 #: Symlinks followed while resolving one path at most (the kernel's own limit).
 MAX_LINKS = 40
 
+#: Directories deep that a path may lead at most (each level holds an fd while resolved).
+MAX_NESTING = 256
+
 _PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -42,6 +45,10 @@ class WrongKind(FsError):
 
 
 class IsDir(WrongKind):
+    pass
+
+
+class Fenced(FsError):
     pass
 
 
@@ -117,24 +124,25 @@ class Root:
         return os.open(self.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def find(self, rel: str, *, missing_ok: bool = False, make_dirs: bool = False,
-             created: list[str] | None = None) -> Found:
+             created: list[str] | None = None, fenced: frozenset[str] = frozenset()) -> Found:
         """Resolve ``rel`` (see the module's docstring).
 
         ``missing_ok``: a missing last component gives a ``Found`` without ``fd``.
         ``make_dirs``: missing directories on the way are made (their paths are added to
         ``created``, parents first).
+        ``fenced``: names at the root that the path may not lead into, symlinks followed.
         """
         fds = [self.open_root()]
         stack: list[str] = []  # names of the directories held in fds[1:]
         try:
-            return self._walk(rel, fds, stack, missing_ok, make_dirs, created)
+            return self._walk(rel, fds, stack, missing_ok, make_dirs, created, fenced)
         except BaseException:
             for fd in fds:
                 os.close(fd)
             raise
 
     def _walk(self, rel: str, fds: list[int], stack: list[str], missing_ok: bool,
-              make_dirs: bool, created: list[str] | None) -> Found:
+              make_dirs: bool, created: list[str] | None, fenced: frozenset[str]) -> Found:
         pending = _parts(rel)
         links = 0
         while pending:
@@ -145,6 +153,10 @@ class Root:
                 stack.pop()
                 os.close(fds.pop())
                 continue
+            if not stack and name in fenced:
+                raise Fenced(f"{rel} is inside {name}, which the file tools do not write")
+            if len(stack) >= MAX_NESTING:
+                raise FsError(f"{rel}: more than {MAX_NESTING} nested directories")
             here = "/".join([*stack, name])
             try:
                 fd = os.open(name, _PATH_FLAGS, dir_fd=fds[-1])

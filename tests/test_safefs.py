@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from asyncfc_agent.safefs import (
     MAX_LINKS,
+    MAX_NESTING,
     FsError,
     IsDir,
     Missing,
@@ -194,3 +195,9 @@ def test_copy_tree_keeps_links_pipes_modes_times_and_holes(tree: Path) -> None:
     again.mkdir()
     with pytest.raises(Cancelled):
         copy_tree(tree, again, stop=stop)
+
+
+def test_a_path_deeper_than_the_nesting_cap_is_refused(tree: Path) -> None:
+    deep = "/".join(["d"] * (MAX_NESTING + 10))
+    with pytest.raises(FsError, match=f"more than {MAX_NESTING} nested directories"):
+        write_bytes(Root(tree), f"{deep}/f.txt", b"x")

@@ -379,3 +379,16 @@ async def test_a_file_over_the_size_cap_is_refused_unread(ctx: ToolContext) -> N
         with pytest.raises(ToolError, match=r"big\.log is 16\.0 MB \(16,000,001 bytes\): the file tools read files up to "
                                             r"16\.0 MB; use run \(head, tail, sed -n, grep\)"):
             await call
+
+
+async def test_nothing_is_written_into_git_s_own_entry(ctx: ToolContext) -> None:
+    put(ctx, ".git/HEAD", "ref: refs/heads/main\n")
+    os.symlink(".git", ctx.workspace.root / "g")
+    for call in (WriteFile().run(ctx, WriteFileArgs(path=".git/config", content="[core]\n")),
+                 WriteFile().run(ctx, WriteFileArgs(path=".git/hooks/new/pre-commit", content="x")),
+                 WriteFile().run(ctx, WriteFileArgs(path="g/config", content="[core]\n")),
+                 EditFile().run(ctx, EditFileArgs(path=".git/HEAD", old="main", new="evil"))):
+        with pytest.raises(ToolError, match=r"is inside \.git, which the file tools do not write"):
+            await call
+    assert sorted(os.listdir(ctx.workspace.root / ".git")) == ["HEAD"]
+    assert "main" in await read(ctx, ".git/HEAD")  # reading it is fine

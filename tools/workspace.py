@@ -39,6 +39,9 @@ IGNORED_DIRS = frozenset(
      ".venv", "venv", ".tox", "target", ".snapshots"}
 )
 
+#: Written only by host git: a write there would go around the sandbox, which cannot.
+GIT_ENTRY = frozenset({".git"})
+
 #: Bytes of one file the file tools read at most: their results are capped far below
 #: this, and a bigger file (data, a build artefact, a sparse file) is for ``run``.
 MAX_FILE_BYTES = 16_000_000
@@ -97,7 +100,8 @@ class Workspace:
     def write_text(self, rel: str, text: str) -> None:
         """Write atomically (temp file + rename), keeping the file's mode and owner."""
         with _errors(rel, "write"):
-            write_bytes(self.fs, rel, text.encode("utf-8"), owner=self.file_owner)
+            write_bytes(self.fs, rel, text.encode("utf-8"), owner=self.file_owner,
+                        fenced=GIT_ENTRY)
 
     def list_dir(self, rel: str) -> list[str]:
         with _errors(rel, "list"):
