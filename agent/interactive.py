@@ -88,6 +88,7 @@ class Usage:
     compactions: int = 0
     cache_read: int = 0
     cache_write: int = 0
+    wakes: int = 0  # wake-up turns (their responses are counted above)
 
 
 def close_open_calls(messages: list[dict[str, Any]], content: str) -> int:
@@ -150,6 +151,8 @@ class Interactive:
         self._next_mode: Mode | None = None
         config: ReplConfig = session.config.repl
         self.waker = Waker(self, config)
+        self.wakes = 0  # wake-up turns so far
+        self.waking = False  # the running turn is a wake-up
 
     # -- parts -----------------------------------------------------------------------
 
@@ -270,7 +273,12 @@ class Interactive:
         self.session.bus.publish(
             WakeUp(self.agent.turn + 1, wake.futures, wake.reason, wake.streak, wake.delay_s)
         )
-        report = await self._answer(wake_message(wake.futures), deliver=True)
+        self.wakes += 1
+        self.waking = True
+        try:
+            report = await self._answer(wake_message(wake.futures), deliver=True)
+        finally:
+            self.waking = False
         report.woke = wake.futures
         ids = ", ".join(wake.futures)
         report.checkpoint = await self._checkpoint(f"wake-up after turn {report.number}: {ids}")
@@ -418,6 +426,7 @@ class Interactive:
             context_tokens=context.last_tokens, context_limit=context.limit,
             compactions=context.compactions, cache_read=model.cache_read_tokens,
             cache_write=model.cache_write_tokens,
+            wakes=self.wakes,
         )
 
     # -- the record ------------------------------------------------------------------

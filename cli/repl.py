@@ -142,6 +142,7 @@ class Repl:
             except EOFError:
                 break
             self.armed = False
+            self.edited_at = 0.0  # a line sent is no line being typed
             if await self.handle(text):
                 break
         return self.leave_reason or "user_exit"

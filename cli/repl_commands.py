@@ -150,7 +150,8 @@ class Commands:
         self.say(f"tokens: {u.prompt_tokens} prompt, {u.completion_tokens} completion · "
                  f"cost ${u.cost_usd:.4f} · {plural(u.responses, 'model response')} "
                  f"({plural(u.requests, 'request')}), {u.model_s:.1f} s · "
-                 f"{plural(u.futures, 'future')}, {u.tool_s:.1f} s of tool time")
+                 f"{plural(u.futures, 'future')}, {u.tool_s:.1f} s of tool time"
+                 + (f" · {plural(u.wakes, 'wake-up')}" if u.wakes else ""))
         self.say(f"context: {u.context_tokens:,} of {u.context_limit:,} tokens in the last "
                  f"request · {plural(u.compactions, 'compaction')} · prompt cache: "
                  f"{u.cache_read:,} tokens read, {u.cache_write:,} written")

@@ -61,6 +61,8 @@ def idle_outcome(waker: Waker, future: Future) -> str:
     from ..agent.wake import WakePolicy, failed
 
     if waker.would_wake([future]):
+        if waker.user_busy():
+            return "the model gets it when you send or clear your line"
         return "the model wakes to it"
     if waker.paused:
         return "wake-ups paused: the model gets it with your next message"

@@ -82,7 +82,8 @@ class Screen:
         parts = []
         if inter.busy:
             tail = sanitize_line(self.partial[-60:])
-            parts.append(f"turn {inter.user_turns}: " + (f"... {tail}" if tail else "working"))
+            name = "wake-up" if inter.waking else f"turn {inter.user_turns}"
+            parts.append(f"{name}: " + (f"... {tail}" if tail else "working"))
         running = inter.running()
         waiting = "" if inter.busy else waiting_line(inter.waker, now)
         if waiting:

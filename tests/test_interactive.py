@@ -502,6 +502,24 @@ async def test_the_loop_guard_stops_a_model_that_keeps_starting_runs(start: Star
         assert report.number == 2
 
 
+async def test_a_message_sent_during_a_wake_up_turn_waits_in_the_inbox(
+    start: Start, tmp_path: Path,
+) -> None:
+    gate = tmp_path / "gate"
+    turns = [{"tool_calls": [call("run", command=gated(gate), readonly=True)]}, {"text": "Started."},
+             {"text": "Reacting to f1."}, {"text": "Answering your aside."}]
+    async with start(turns, profile={"ttft_s": 0.4, "tokens_per_s": 0}) as d:
+        await d.say("go")
+        gate.touch()
+        await until(lambda: bool(wakes(d)) and d.inter.waking)
+        assert not d.inter.send("an aside")  # the model works: it waits for its next step
+        await until(lambda: len(d.reports) == 3)
+        await d.inter.settle()
+        assert [(r.woke, r.detail) for r in d.reports[1:]] == [
+            (["f1"], "Reacting to f1."), ([], "Answering your aside.")]
+        assert d.inter.user_turns == 2 and len(wakes(d)) == 1
+
+
 async def test_a_wake_up_counts_against_the_budget_of_the_last_message(
     start: Start, tmp_path: Path,
 ) -> None:

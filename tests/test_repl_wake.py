@@ -52,15 +52,18 @@ def first(found: list[dict[str, Any]], kind: str, **match: Any) -> int:
 def test_the_model_reacts_when_its_future_resolves_while_nobody_types(
     term: Terminal, repo: Path, home: Path, tmp_path: Path,
 ) -> None:
+    gate = tmp_path / "gate"
     turns: list[dict[str, Any]] = [
-        {"text": "Starting the tests.", "tool_calls": [call("run", command="sleep 3; echo tests-green", readonly=True)]},
+        {"text": "Starting the tests.", "tool_calls": [call("run", command=gated(gate), readonly=True)]},
         {"text": "They run; I will tell you when they end."},
         {"text": "Tests passed: all green."},
     ]
     start_repl(term, repo, home, "--model", f"scripted/{script(tmp_path, turns)}")
     term.type("run the tests")
+    term.wait_for(r"-- turn 1 done · f1 still running")
     term.wait_for(r"the model waits for f1 run \d+s · wakes on its result")  # the toolbar
-    screen = term.wait_for("Tests passed: all green.", timeout_s=60)  # nothing typed since
+    gate.touch()  # the run ends; nothing is typed
+    screen = term.wait_for("Tests passed: all green.", timeout_s=60)
     notice = screen.index("f1 resolved exit 0")
     assert "· the model wakes to it" in screen[notice:].splitlines()[0]
     assert notice < screen.index("Tests passed: all green.")
@@ -103,7 +106,7 @@ def test_wake_failures_only_notes_a_pass_and_wakes_on_the_failure(
     start_repl(term, repo, home, "--model", f"scripted/{script(tmp_path, turns)}",
                "--config", config(tmp_path, 'wake = "failures"\n'))
     term.type("run both")
-    term.wait_for("Both run.")
+    term.wait_for(r"-- turn 1 done")  # idle from here on
     ok.touch()
     term.wait_for(r"f1 resolved exit 0 .* · passed: the model gets it with your next message")
     term.wait_for(r"the model waits for f2 run \d+s · wakes if it fails")
@@ -132,9 +135,10 @@ def test_typing_when_the_future_resolves_holds_the_wake_up_until_the_line_is_sen
     ]
     start_repl(term, repo, home, "--model", f"scripted/{script(tmp_path, turns)}")
     term.type("go")
-    term.wait_for("Running.")
+    term.wait_for(r"-- turn 1 done")
     term.tmux("send-keys", "-t", "repl", "-l", "also check the docs")  # no Enter yet
     gate.touch()
+    term.wait_for(r"f1 resolved exit 0 .* · the model gets it when you send or clear your line")
     term.wait_for(r"results arrived while you type: the model wakes when you send your line")
     time.sleep(NEGATIVE_S)
     assert not [e for e in events(home) if e["kind"] == "wake_up"]
@@ -142,6 +146,7 @@ def test_typing_when_the_future_resolves_holds_the_wake_up_until_the_line_is_sen
 
     term.keys("Enter")
     term.wait_for("Got your line and the result.", timeout_s=60)
+    term.wait_for(r"-- turn 2 done")  # the answer is in the conversation (leaving earlier cancels it)
     found = events(home)
     assert not [e for e in found if e["kind"] == "wake_up"]  # the line took the results along
     request = first(found, "request_sent", turn=3)
@@ -174,4 +179,6 @@ def test_the_loop_guard_stops_a_model_that_keeps_starting_runs(
     assert not any(e["kind"] == "future_delivered" and e["future"] == "f3" for e in found)
     term.type("/wake")
     term.wait_for(r"wake: auto \(paused until you write")
+    term.type("/cost")
+    term.wait_for(r"6 model responses \(6 requests\).* · 2 wake-ups")  # counted with the rest
     leave(term)
