@@ -441,6 +441,21 @@ async def test_an_idle_session_wakes_the_model_when_its_future_resolves(
         assert d.inter.user_turns == 1 and not d.inter.waker.waiting()
 
 
+async def test_results_that_resolve_together_wake_the_model_once(start: Start, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    turns = [{"tool_calls": [call("run", command=gated(gate), readonly=True),
+                             call("run", command=gated(gate, 1), readonly=True)]},
+             {"text": "Both run."}, {"text": "One passed, one failed."}]
+    async with start(turns) as d:
+        await d.say("go")
+        gate.touch()  # both end at once
+        await until(lambda: len(d.reports) == 2)
+        await quiet(d)
+        (wake,) = wakes(d)
+        assert wake.futures == ["f1", "f2"] and wake.reason == "failed"
+        assert len(d.reports) == 2
+
+
 async def test_wake_failures_lets_a_pass_wait_and_wakes_on_a_failure(
     start: Start, tmp_path: Path,
 ) -> None:
