@@ -269,6 +269,7 @@ def publish(outcome: RunOutcome, task: Task, code: int, pushed: dict[str, Any] |
             bot: set[str], json_out: Path | None) -> int:
     """Write the JSON report, the summary and the step outputs; print the reason. The code."""
     from . import ci_report
+    from .sanitize import sanitize_line
 
     reason = ci_report.reason_line(outcome.result, code)
     if pushed and not pushed["pushed"]:
@@ -290,5 +291,6 @@ def publish(outcome: RunOutcome, task: Task, code: int, pushed: dict[str, Any] |
     typer.echo(f"report:   {json_path}")
     if pushed and pushed["pushed"]:
         typer.echo(f"pushed:   {pushed['branch']} to {pushed['remote']}")
-    typer.echo(reason if code == EXIT_SOLVED else f"error: {reason}", err=code != EXIT_SOLVED)
+    shown = sanitize_line(reason)  # the error of a run can quote a command's output
+    typer.echo(shown if code == EXIT_SOLVED else f"error: {shown}", err=code != EXIT_SOLVED)
     return code

@@ -7,6 +7,7 @@ import sys
 from typing import Any, TextIO
 
 from ..agent.events import Event
+from .sanitize import sanitize
 
 
 def short_args(args: dict[str, Any], limit: int = 60) -> str:
@@ -24,7 +25,8 @@ class PlainLog:
     def __call__(self, event: Event) -> None:
         line = self.format(event.to_dict())
         if line is not None:
-            print(f"{event.t:7.2f}  {line}", file=self.out, flush=True)
+            # output, errors, arguments and the model's text are untrusted
+            print(f"{event.t:7.2f}  {sanitize(line)}", file=self.out, flush=True)
 
     def format(self, e: dict[str, Any]) -> str | None:
         kind = e["kind"]

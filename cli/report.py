@@ -36,7 +36,7 @@ def report(
         from .report_html import page
 
         html.write_text(page(tracker), encoding="utf-8")
-        console.print(f"time line written to {html}", style="dim", highlight=False)
+        console.print(f"time line written to {html}", style="dim", highlight=False, markup=False)
 
 
 def terminal_report(tracker: RunTracker, summary: Summary, width: int) -> RenderableType:
@@ -44,7 +44,10 @@ def terminal_report(tracker: RunTracker, summary: Summary, width: int) -> Render
     from rich.console import Group
     from rich.text import Text
 
-    from .tui import futures_table, header, times_line
+    from .frame import header
+    from .run_summary import times_line
+    from .sanitize import sanitize_line
+    from .table import futures_table
 
     futures = list(tracker.futures.values())
     parts: list[RenderableType] = [header(tracker), times_line(summary)]
@@ -53,7 +56,7 @@ def terminal_report(tracker: RunTracker, summary: Summary, width: int) -> Render
     parts.append(requests_table(tracker))
     parts.append(Text("critical path:", style="bold"))
     for step in summary.critical_path:
-        label = step.name if step.kind == "model" else f"{step.name} {tracker.futures[step.name].tool}"
+        label = step.name if step.kind == "model" else f"{step.name} {sanitize_line(tracker.futures[step.name].tool)}"
         start, end = step.start - tracker.origin, step.end - tracker.origin
         parts.append(Text(f"  {label:<22} {start:7.2f} s → {end:7.2f} s  ({step.seconds:.2f} s)"))
     return Group(*parts)

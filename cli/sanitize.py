@@ -16,6 +16,7 @@ harmless as a whole one.
 
 from __future__ import annotations
 
+import json
 import re
 
 #: Invisible format characters (Unicode category Cf) bar the zero-width (non-)joiners that
@@ -71,3 +72,17 @@ def sanitize_line(text: str) -> str:
     """``sanitize``, then every run of white space (line breaks included) one space."""
     return " ".join(sanitize(text).split())
 
+
+
+_UNSAFE_IN_JSON = re.compile(_UNSAFE_CHAR)
+
+
+def json_safe(text: str) -> str:
+    """JSON text (``json.dumps(..., ensure_ascii=False)``) with the characters ``sanitize``
+    would replace written as ``\\u`` escapes: the same values, nothing raw on a terminal.
+
+    JSON escapes C0 itself, but not DEL, C1 or the format characters.
+    """
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _UNSAFE_IN_JSON.sub(lambda m: json.dumps(m.group())[1:-1], text)

@@ -81,7 +81,9 @@ def build_config(
 
 
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    from .sanitize import sanitize
+
+    typer.echo(f"error: {sanitize(message)}", err=True)
     raise typer.Exit(code)
 
 

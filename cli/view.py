@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 
 def json_log(event: Event) -> None:
-    print(json.dumps(event.to_dict(), default=str, ensure_ascii=False), flush=True)
+    from .sanitize import json_safe
+
+    print(json_safe(json.dumps(event.to_dict(), default=str, ensure_ascii=False)), flush=True)
 
 
 def live_capable(stream: TextIO | None = None) -> bool:
@@ -52,7 +54,7 @@ def print_summary(outcome: RunOutcome, *, plain: bool, json_events: bool = False
     elif plain or not live_capable():
         print_plain_summary(outcome, sys.stdout)
     else:
-        from .tui import print_final_summary
+        from .run_summary import print_final_summary
 
         print_final_summary(outcome.result, outcome.out_dir / "trajectory.jsonl")
 
@@ -70,4 +72,6 @@ def print_plain_summary(outcome: RunOutcome, out: TextIO) -> None:
     ]
     if r.get("error"):
         lines.insert(1, f"error:    {r['error']}")
-    print("\n".join(lines), file=out, flush=True)
+    from .sanitize import sanitize
+
+    print(sanitize("\n".join(lines)), file=out, flush=True)

@@ -8,7 +8,10 @@ import re
 from asyncfc_agent.agent import events as ev
 from asyncfc_agent.agent.events import Event
 from asyncfc_agent.agent.timeline import RunTracker
-from asyncfc_agent.cli.tui import LiveView, final_summary, futures_table, render, seconds
+from asyncfc_agent.cli.frame import render
+from asyncfc_agent.cli.run_summary import final_summary
+from asyncfc_agent.cli.table import futures_table, seconds
+from asyncfc_agent.cli.tui import LiveView
 from rich.console import Console, RenderableType
 
 from .tui_events import at, every_state, finished_run, resolved
@@ -202,14 +205,16 @@ def test_the_live_view_leaves_the_terminal_clean() -> None:
 
 
 def test_escape_sequences_and_tabs_in_output_do_not_reach_the_terminal() -> None:
+    # colours are dropped (a line of colour alone is blank), tabs are spaces in a column,
+    # other controls show as what they are
     events = [
         at(0.0, ev.FutureCreated("f1", "run", {"command": "pytest"}, [], "w:*", 1)),
         at(0.1, ev.FutureStarted("f1", 0, False)),
-        at(0.5, ev.FutureOutput("f1", "\x1b[32m5 passed\x1b[0m\tin 0.1s\r\n\x07\n")),
+        at(0.5, ev.FutureOutput("f1", "\x1b[32m5 passed\x1b[0m\tin 0.1s\x07\r\n\x1b[0m\n")),
     ]
     spans = list(RunTracker.from_events(events).futures.values())
     assert text_of(futures_table(spans, 1.0, 5)).splitlines()[1] == (
-        'f1   run   command="pytest"         running     0.9 s  0            5 passed in 0.1s'
+        'f1   run   command="pytest"         running     0.9 s  0            5 passed in 0.1s␇'
     )
 
 
