@@ -1,14 +1,22 @@
 """What ``ci`` reports: the futures ledger, a one-line reason, the JSON report, the Markdown
-step summary and the GitHub Actions step outputs."""
+step summary and the GitHub Actions step outputs.
+
+The issue, errors, file names, the patch and the model's choices are untrusted: in the
+summary each is text only (``md_text``, ``md_code``, a fence longer than any backtick run
+in the patch), and no value can add a step output of its own.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..agent.events import CallClosed, Event
+from .sanitize import sanitize, sanitize_line
 
 #: GitHub shows at most 1 MiB of a step summary; a long patch is cut well before that.
 PATCH_LIMIT = 60_000
@@ -98,11 +106,12 @@ def _heading(rep: dict[str, Any]) -> list[str]:
     title = issue.get("title") or "task"
     if issue.get("number") is not None:
         title = f"#{issue['number']} {title}"
-    if issue.get("url"):
+    title = md_text(title)
+    if issue.get("url") and _LINKABLE.fullmatch(str(issue["url"])):
         title = f"[{title}]({issue['url']})"
     verdict = HEADLINES.get(rep["exit_code"], "error")
-    return [f"## asyncfc-agent: {verdict}", "", f"**Issue:** {_cell(title)}", "",
-            f"**Reason:** {_cell(rep['reason'])}"]
+    return [f"## asyncfc-agent: {verdict}", "", f"**Issue:** {title}", "",
+            f"**Reason:** {md_text(rep['reason'])}"]
 
 
 def _figures(rep: dict[str, Any]) -> list[str]:
@@ -111,26 +120,28 @@ def _figures(rep: dict[str, Any]) -> list[str]:
     where = "on the final revision" if tests.get("on_final_revision") else "not on the final revision"
     tokens = (rep.get("tokens") or {}).get("total", 0)
     rows = [
-        ("Exit", f"{rep['exit_code']} ({rep['exit_reason']})"),
-        ("Tests", f"{tests.get('future') or '-'}: {verdict}, {where}"),
+        ("Exit", md_text(f"{rep['exit_code']} ({rep['exit_reason']})")),
+        ("Tests", md_text(f"{tests.get('future') or '-'}: {verdict}, {where}")),
         ("Branch", _branch_cell(rep)),
-        ("Files changed", ", ".join(f"`{f}`" for f in rep.get("files_changed") or []) or "none"),
-        ("Model", f"`{rep.get('model', '?')}`, mode {rep.get('mode', '?')}, sandbox {rep.get('sandbox', '?')}"),
-        ("Time", f"{rep.get('wall_s') or 0:.1f} s wall, {rep.get('model_s') or 0:.1f} s model, "
-                 f"{rep.get('tool_s') or 0:.1f} s tools, {rep.get('turns', 0)} turns"),
-        ("Cost", f"{tokens} tokens, ${rep.get('cost_usd') or 0:.4f}"),
+        ("Files changed", ", ".join(md_code(f) for f in rep.get("files_changed") or []) or "none"),
+        ("Model", f"{md_code(rep.get('model', '?'))}, "
+                  + md_text(f"mode {rep.get('mode', '?')}, sandbox {rep.get('sandbox', '?')}")),
+        ("Time", md_text(f"{rep.get('wall_s') or 0:.1f} s wall, {rep.get('model_s') or 0:.1f} s model, "
+                         f"{rep.get('tool_s') or 0:.1f} s tools, {rep.get('turns', 0)} turns")),
+        ("Cost", md_text(f"{tokens} tokens, ${rep.get('cost_usd') or 0:.4f}")),
     ]
-    return ["| | |", "|---|---|", *(f"| {k} | {_cell(v)} |" for k, v in rows)]
+    return ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
 
 
 def _branch_cell(rep: dict[str, Any]) -> str:
     branch = rep.get("branch")
     if not branch:
         return "none (no changes)"
-    text = f"`{branch}` at `{(rep.get('commit') or '')[:12]}`"
+    text = f"{md_code(branch)} at {md_code((rep.get('commit') or '')[:12])}"
     push = rep.get("push")
     if push:
-        text += f", pushed to {push['remote']}" if push["pushed"] else f", not pushed ({push['detail']})"
+        text += (f", pushed to {md_text(push['remote'])}" if push["pushed"]
+                 else f", not pushed ({md_text(push['detail'])})")
     return text
 
 
@@ -143,7 +154,7 @@ def _ledger_table(rows: list[dict[str, Any]]) -> list[str]:
         outcome = r["outcome"] + (" (stale)" if r["stale"] else "")
         read = f"yes ({r['read_via']})" if r["read_by_model"] else "no"
         cells = (r["id"], r["tool"], r["by"], duration, outcome, read)
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
     return lines
 
 
@@ -155,14 +166,36 @@ def _patch_block(rep: dict[str, Any]) -> list[str]:
     note = ""
     if len(patch) > PATCH_LIMIT:
         patch, note = patch[:PATCH_LIMIT], f"\n(cut at {PATCH_LIMIT} characters; the whole patch is in the result)"
-    fence = "````" if "```" in patch else "```"
+    # bidi overrides would make the shown code differ from the code (Trojan Source)
+    patch = sanitize(patch)
+    fence = "`" * max(3, _longest_backtick_run(patch) + 1)  # only a longer run closes it
     return [f"<details><summary>Patch ({rep.get('patch_bytes', 0)} bytes)</summary>", "",
             f"{fence}diff", patch.rstrip("\n"), fence, note, "</details>"]
 
 
-def _cell(value: Any) -> str:
-    # a table cell is one line, and a bare | would end it
-    return " ".join(str(value).split()).replace("|", "\\|")
+#: Markdown's backslash-escapable punctuation that could start markup: emphasis, code,
+#: links and images, HTML tags and entities, table cells, strike-through.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>&|!~])")
+#: An issue URL the summary links to: http(s), nothing that could end the link early.
+_LINKABLE = re.compile(r"https?://[^\s()<>\[\]`\\]+")
+
+
+def md_text(value: Any) -> str:
+    """``value`` as Markdown that shows it as plain text, on one line (a table cell)."""
+    return _MD_SPECIAL.sub(r"\\\1", sanitize_line(str(value)))
+
+
+def md_code(value: Any) -> str:
+    """``value`` as an inline code span, on one line, fit for a table cell."""
+    text = sanitize_line(str(value))
+    fence = "`" * (_longest_backtick_run(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    # in a table a | ends the cell even inside code; GFM takes \| there as the character
+    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
 def write_json(path: Path, rep: dict[str, Any]) -> None:
@@ -176,9 +209,9 @@ def append(path: Path, text: str) -> None:
 
 
 def step_outputs(rep: dict[str, Any], json_path: Path, summary_path: Path) -> str:
-    """``name=value`` lines for ``$GITHUB_OUTPUT``; every value is one line."""
+    """The step outputs for ``$GITHUB_OUTPUT``: texts on one line, paths exactly."""
     push = rep.get("push") or {}
-    values = {
+    texts = {
         "status": rep.get("status", "error"),
         "exit-code": rep["exit_code"],
         "exit-reason": rep["exit_reason"],
@@ -186,8 +219,18 @@ def step_outputs(rep: dict[str, Any], json_path: Path, summary_path: Path) -> st
         "branch": rep.get("branch") or "",
         "commit": rep.get("commit") or "",
         "pushed": "true" if push.get("pushed") else "false",
-        "result": json_path,
-        "summary": summary_path,
-        "patch": rep.get("patch_file") or "",
     }
-    return "".join(f"{k}={' '.join(str(v).split())}\n" for k, v in values.items())
+    paths = {"result": json_path, "summary": summary_path, "patch": rep.get("patch_file") or ""}
+    return "".join([*(step_output(k, sanitize_line(str(v))) for k, v in texts.items()),
+                    *(step_output(k, str(v)) for k, v in paths.items())])
+
+
+def step_output(name: str, value: str) -> str:
+    """One output in the file format of ``$GITHUB_OUTPUT``: ``name=value``, or a heredoc for
+    a value with a line break, ended by a delimiter drawn at random and absent from it (a
+    value holding its delimiter could end it early and set outputs of its own)."""
+    if "\n" not in value and "\r" not in value:
+        return f"{name}={value}\n"
+    while (delimiter := f"ghadelimiter_{secrets.token_hex(16)}") in value:
+        pass  # 128 random bits: in practice never taken
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"

@@ -5,7 +5,11 @@ one bar per future (from dispatch to resolution, coloured by outcome, with a dia
 its result was delivered to the model). The page is a single file with no network
 resources: inline CSS, no scripts, no fonts to fetch; tooltips are SVG ``<title>``s.
 
-The SVG is well-formed XML (everything is escaped), so tests and tools can parse it.
+Everything shown comes from the run, and much of it from the sandbox and the model
+(arguments, errors, file names, the task): all of it goes through ``esc``, in text,
+attributes and SVG alike, so it cannot become markup. The SVG is well-formed XML (control
+characters are shown as ``sanitize`` shows them in a terminal), so tests and tools can
+parse it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 from ..agent.timeline import FutureSpan, RequestSpan, RunTracker, Summary, summarize
 from .plain import short_args
+from .sanitize import sanitize
 
 LABEL_W = 170  # px for the row labels on the left
 PLOT_W = 900  # px for the time axis
@@ -64,8 +69,13 @@ LEGEND = [
 ]
 
 
+#: The final states that have a colour of their own.
+OUTCOMES = frozenset({"failed", "cancelled", "timed-out"})
+
+
 def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """Text for an HTML or SVG text node or a quoted attribute value."""
+    return html.escape(sanitize(str(value)), quote=True)
 
 
 def outcome_class(f: FutureSpan) -> str:
@@ -74,7 +84,8 @@ def outcome_class(f: FutureSpan) -> str:
         return "running" if f.started_t is not None else "waiting"
     if f.status == "resolved":
         return "ok" if f.exit_code in (None, 0) else "nonzero"
-    return f.status.replace(" ", "-")
+    state = f.status.replace(" ", "-")
+    return state if state in OUTCOMES else "failed"  # a trajectory from elsewhere
 
 
 def tick_step(span: float) -> float:
@@ -113,7 +124,7 @@ def request_svg(r: RequestSpan, scale: Scale, end: float, critical: bool) -> str
     if r.first_token_t is not None and r.first_token_t > r.sent_t:
         ttft = f"turn {r.turn}: first token after {r.first_token_t - r.sent_t:.2f} s"
         parts.append(_rect("ttft", scale, r.sent_t, r.first_token_t, 2, LANE_H - 4, ttft))
-    return f'<g class="model-request" data-turn="{r.turn}">{"".join(parts)}</g>'
+    return f'<g class="model-request" data-turn="{esc(r.turn)}">{"".join(parts)}</g>'
 
 
 def future_tip(f: FutureSpan, end: float) -> str:

@@ -108,9 +108,9 @@ def test_a_fix_from_an_issue_event_is_pushed_and_reported(ci: CI, tmp_path: Path
     assert "+    return a + b" in Path(rep["patch_file"]).read_text()
     summary = ci.summary.read_text()
     assert summary.startswith("## asyncfc-agent: solved\n")
-    assert "[#7 add() subtracts instead of adding](https://github.com/octo-org/calc/issues/7)" in summary
+    assert "[#7 add\\(\\) subtracts instead of adding](https://github.com/octo-org/calc/issues/7)" in summary
     assert f"`{BRANCH}` at `{rep['commit'][:12]}`, pushed to origin" in summary
-    assert "| f4 | run_tests | model |" in summary and "| exit 0 | yes (await) |" in summary
+    assert "| f4 | run\\_tests | model |" in summary and "| exit 0 | yes \\(await\\) |" in summary
     assert "```diff\n" in summary and "+    return a + b" in summary
     assert summary == (ci.out / "summary.md").read_text()
     outputs = dict(line.split("=", 1) for line in ci.outputs.read_text().splitlines())
@@ -175,7 +175,7 @@ def test_a_stale_last_test_run_makes_the_bot_run_the_tests(ci: CI) -> None:
     assert last == {**last, "tool": "run_tests", "by": "bot", "outcome": "exit 0",
                     "read_by_model": False}
     assert rep["tests"] == {"future": last["id"], "passed": True, "on_final_revision": True}
-    assert f"| {last['id']} | run_tests | bot |" in ci.summary.read_text()
+    assert f"| {last['id']} | run\\_tests | bot |" in ci.summary.read_text()
 
 
 def test_a_limit_hit_exits_4(ci: CI) -> None:
