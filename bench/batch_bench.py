@@ -12,7 +12,6 @@ reserves half a CPU, so three fit at once on a two-core machine.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -25,7 +24,6 @@ from typing import Any
 import yaml
 
 from ..batch.engine import Resources, connect
-from ..batch.progress import BatchState, PlainProgress
 from ..batch.run import BatchPlan, BatchResult, run_batch
 from ..batch.tasks import Defaults, load_tasks
 
@@ -72,10 +70,32 @@ def make_batch(root: Path) -> Path:
     return path
 
 
-def run_once(tasks: Path, out: Path, workers: int, log: io.StringIO) -> BatchResult:
+class Log:
+    """The batch's events as JSON lines, shown only when a round goes wrong."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __enter__(self) -> Log:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def task_started(self, task_id: str, node: dict[str, Any]) -> None:
+        self.lines.append(json.dumps({"started": task_id, "node": node}, default=str))
+
+    def task_finished(self, line: dict[str, Any]) -> None:
+        self.lines.append(json.dumps(line, default=str))
+
+    def interrupted(self) -> None:
+        self.lines.append('{"interrupted": true}')
+
+
+def run_once(tasks: Path, out: Path, workers: int, log: Log) -> BatchResult:
     plan = BatchPlan(tasks=load_tasks(tasks, Defaults(sandbox="local")), out=out, workers=workers,
                      resources=Resources(cpus=0.5, memory_bytes=512 * 1024**2))
-    return run_batch(plan, lambda n, _skipped: PlainProgress(BatchState(total=n), out=log))
+    return run_batch(plan, lambda _n, _skipped: log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             for workers in counts:
                 walls = []
                 for k in range(args.repeats):
-                    log = io.StringIO()
+                    log = Log()
                     result = run_once(tasks, root / f"out-{workers}-{k}", workers, log)
                     if result.count("solved") != TASKS:
-                        print(log.getvalue(), file=sys.stderr)
+                        print("\n".join(log.lines), file=sys.stderr)
                         raise SystemExit(f"{workers} workers: not every task was solved")
                     walls.append(result.wall_s)
                 rows.append({"workers": workers, "wall_s": round(min(walls), 2), "runs": walls})

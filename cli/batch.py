@@ -143,7 +143,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _view(total: int, skipped: int, plain: bool) -> View:
-    from ..batch.progress import BatchState, LiveProgress, PlainProgress
+    from .batch_progress import BatchState, LiveProgress, PlainProgress
     from .view import live_capable
 
     state = BatchState(total=total, skipped=skipped)

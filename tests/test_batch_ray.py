@@ -332,7 +332,7 @@ import io, sys
 from pathlib import Path
 from asyncfc_agent.batch.engine import Scheduler, connect
 from asyncfc_agent.batch.outputs import OutDir
-from asyncfc_agent.batch.progress import BatchState, PlainProgress
+from asyncfc_agent.cli.batch_progress import BatchState, PlainProgress
 from asyncfc_agent.batch.tasks import Defaults, load_tasks
 
 (task,) = load_tasks(Path({str(tasks)!r}), Defaults(model={f"scripted/{slow}"!r}, sandbox="local"))

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from asyncfc_agent.batch import worker
 from asyncfc_agent.batch.outputs import Failure, OutDir, outcome_of
-from asyncfc_agent.batch.progress import BatchState, PlainProgress, render
 from asyncfc_agent.batch.tasks import Defaults, TaskFileError, load_tasks
 from asyncfc_agent.cli.app import app
 from asyncfc_agent.cli.batch import parse_size
+from asyncfc_agent.cli.batch_progress import BatchState, PlainProgress, render
 from rich.console import Console
 from support import FIX_SCRIPT, git, make_repo, write_script
 from typer.testing import CliRunner

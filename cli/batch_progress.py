@@ -2,6 +2,7 @@
 
 Both are told the same things by the scheduler (a task started on a node, a task ended
 with its summary line, Ctrl-C) and draw from one ``BatchState``, with the clock injected.
+A task's error can quote what its run printed: it is sanitized like all output.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
+
+from .sanitize import sanitize_line
 
 #: Running tasks listed under the bar; more are counted.
 MAX_ROWS = 8
@@ -75,7 +78,7 @@ def finished_text(line: dict[str, Any]) -> str:
     text += f" on {node_label(line.get('node'))}"
     if line.get("error") and line["status"] != "solved":
         text += f": {str(line['error']).splitlines()[0][:160]}"
-    return text
+    return sanitize_line(text)
 
 
 def render(state: BatchState, now: float) -> RenderableType:
@@ -100,7 +103,8 @@ def render(state: BatchState, now: float) -> RenderableType:
         counts.append("  cancelling...", "bold magenta")
     rows = Table.grid(padding=(0, 2))
     for task_id, (since, node) in sorted(state.running.items(), key=lambda kv: kv[1][0])[:MAX_ROWS]:
-        rows.add_row(Text(f"  {task_id}"), Text(f"{now - since:5.1f} s"), Text(node, style="dim"))
+        rows.add_row(Text(f"  {sanitize_line(task_id)}"), Text(f"{now - since:5.1f} s"),
+                     Text(sanitize_line(node), style="dim"))
     more = len(state.running) - MAX_ROWS
     parts: list[RenderableType] = [head, counts, rows]
     if more > 0:
@@ -168,7 +172,7 @@ class PlainProgress:
 
     def task_started(self, task_id: str, node: dict[str, Any]) -> None:
         self.state.start(task_id, node, self.clock())
-        self._print(f"> {task_id}: started on {node_label(node)}")
+        self._print(sanitize_line(f"> {task_id}: started on {node_label(node)}"))
 
     def task_finished(self, line: dict[str, Any]) -> None:
         self.state.finish(line)
