@@ -1,4 +1,5 @@
-"""Benchmark of the sandboxes: start time, per-command overhead, snapshot time.
+"""Benchmark of the sandboxes: start time, per-command overhead, streaming, commands side by
+side, snapshot time.
 
     python bench/sandbox_bench.py [--kinds docker,local] [--starts 5] [--commands 50]
                                   [--snapshot-mb 50]
@@ -79,10 +80,23 @@ async def measure_snapshot(box: Sandbox, runs: int = 3) -> dict[str, float]:
     return {"snapshot_s": statistics.median(times)}
 
 
+async def measure_streaming(box: Sandbox) -> dict[str, float]:
+    """How soon a command's first line arrives while it runs on, and what four one-second
+    commands side by side take beyond their second."""
+    t0 = time.perf_counter()
+    first: list[float] = []
+    await box.exec("echo first; sleep 1; echo second",
+                   on_output=lambda _text: first.append(time.perf_counter() - t0) if not first else None)
+    t1 = time.perf_counter()
+    await asyncio.gather(*(box.exec("sleep 1") for _ in range(4)))
+    return {"first_output_s": first[0], "side_by_side_extra_s": time.perf_counter() - t1 - 1.0}
+
+
 async def bench(kind: str, workspace: Path, args: argparse.Namespace) -> dict[str, float]:
     figures = await measure_start(kind, workspace, args.starts)
     async with new_sandbox(kind, workspace) as box:
         figures |= await measure_commands(box, args.commands)
+        figures |= await measure_streaming(box)
         figures |= await measure_snapshot(box)
     return figures
 
@@ -93,6 +107,8 @@ def report(results: dict[str, dict[str, float]], megabytes: int) -> str:
         "close_s": "close (container removed)",
         "command_median_s": "trivial command, median",
         "command_p90_s": "trivial command, p90",
+        "first_output_s": "first line of a running command",
+        "side_by_side_extra_s": "4 x sleep 1 at once, beyond 1 s",
         "snapshot_s": f"snapshot of {megabytes} MB",
     }
     kinds = list(results)
