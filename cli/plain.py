@@ -56,6 +56,11 @@ class PlainLog:
             return f"rev {e['revision']}: {paths} edited by {e['future']}"
         if kind == "model_retry":
             return f"model error, retry {e['attempt']} in {e['delay_s']} s: {e['error']}"
+        if kind == "context_compacted":
+            hard = " (the provider refused it)" if e["hard"] else ""
+            return (f"context compacted{hard}: {e['tokens_before']:,} -> {e['tokens_after']:,} "
+                    f"tokens of {e['budget']:,} ({e['shortened']} results shortened, "
+                    f"{e['summarised']} messages summarised)")
         if kind == "notice":
             return f"{e['level']}: {e['message']}"
         if kind == "run_finished":

@@ -86,7 +86,8 @@ def test_rate_limits_and_overload_are_retried_with_growing_delays(tmp_path: Path
     assert {"ids", "mode", "timeout_s"} <= set(schemas["await_futures"]["properties"])
     # three answers were paid for; the refused requests cost nothing
     assert run.result["tokens"] == {"prompt": 3 * PROMPT_TOKENS, "completion": 3 * COMPLETION_TOKENS,
-                                    "total": 3 * (PROMPT_TOKENS + COMPLETION_TOKENS)}
+                                    "total": 3 * (PROMPT_TOKENS + COMPLETION_TOKENS),
+                                    "cache_read": 0, "cache_write": 0}
     assert run.result["cost_usd"] == pytest.approx(3 * price_of_a_reply(), rel=1e-3)
 
 

@@ -3,10 +3,13 @@ carry cache breakpoints, Ollama requests carry the context size."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support import git, make_repo
 from wire.replies import Call, Reply
 from wire.runs import quick_script, solve_here
@@ -78,6 +81,9 @@ def test_a_long_run_fits_a_small_window(tmp_path: Path) -> None:
     compactions = [e for e in events if e["kind"] == "context_compacted"]
     assert len(compactions) >= 2
     assert all(e["tokens_after"] < e["tokens_before"] for e in compactions)
+    # the plain log says so, with the budget: (6000 - 1500) less a 10% margin
+    logged = re.findall(r"context compacted: [\d,]+ -> [\d,]+ tokens of 4,050 ", run.output)
+    assert len(logged) == len(compactions)
     # the test run was in flight through the compactions, and the model was told so
     assert all(any(f.startswith("f1 (run_tests") for f in e["in_flight"]) for e in compactions)
     told = [json.dumps(r.body) for r in server.requests if "Still in flight: f1 (run_tests" in json.dumps(r.body)]
@@ -136,3 +142,39 @@ def test_other_providers_get_neither(tmp_path: Path) -> None:
     assert run.reason == "submitted", run.output
     text = json.dumps([r.body for r in server.requests])
     assert "cache_control" not in text and "num_ctx" not in text
+
+
+def test_anthropic_cache_reads_and_writes_are_counted_and_priced(tmp_path: Path) -> None:
+    """The server reports what Anthropic reports once caching works: the first request
+    writes the prefix, the later ones read it back and write their new part."""
+    from asyncfc_agent.agent.model import litellm_module
+
+    model = "anthropic/claude-sonnet-4-5"
+    plain = b'"usage": {"input_tokens": 100, "output_tokens": 1}'
+    usages = [(0, 2000), (2000, 150), (2150, 120)]  # (read, written) per request
+    repo = make_repo(tmp_path)
+    with WireServer("anthropic", quick_script()) as server:
+        render = server.provider.render
+
+        def with_cache(reply: Reply, n: int) -> Any:
+            rendered = render(reply, n)
+            read, written = usages[n - 1]
+            cached = (f'"usage": {{"input_tokens": 100, "cache_read_input_tokens": {read}, '
+                      f'"cache_creation_input_tokens": {written}, "output_tokens": 1}}').encode()
+            rendered.frames[0] = rendered.frames[0].replace(plain, cached)
+            assert cached in rendered.frames[0]
+            return rendered
+
+        server.provider = dataclasses.replace(server.provider, render=with_cache)
+        run = solve_here(server, repo, tmp_path / "out", "--model", model)
+    assert run.reason == "submitted", run.output
+    assert server.violations == []
+    tokens = run.result["tokens"]
+    assert tokens["cache_read"] == 4150 and tokens["cache_write"] == 2270
+    price = litellm_module().model_cost["claude-sonnet-4-5"]
+    completion = tokens["completion"]
+    expected = (3 * 100 * price["input_cost_per_token"]
+                + 4150 * price["cache_read_input_token_cost"]
+                + 2270 * price["cache_creation_input_token_cost"]
+                + completion * price["output_cost_per_token"])
+    assert run.result["cost_usd"] == pytest.approx(expected, rel=1e-3)
