@@ -13,9 +13,11 @@ Run ``python -m asyncfc_agent.cli.tui`` to watch it replay a short sample run.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any, TextIO, cast
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -24,12 +26,29 @@ from rich.text import Text
 from ..agent.events import Event
 from ..agent.timeline import RunTracker
 from .frame import render
+from .sanitize import sanitize
 
 #: Frames drawn per second by Live's refresh thread.
 REFRESH_PER_SECOND = 8
 
 
 # -- the live display ----------------------------------------------------------------
+
+
+class SanitizedStream:
+    """Stands in for stdout or stderr while the view is up. What the process prints there
+    (a warning, a library's message) can quote a command's output, and Rich's proxy, which
+    prints it above the frame, passes 8-bit controls such as CSI (0x9b) to the terminal."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+
+    def write(self, text: str) -> int:
+        self.target.write(sanitize(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
 
 
 class LiveView:
@@ -49,6 +68,7 @@ class LiveView:
         self._t0: float | None = None  # the clock's reading at the run's t = 0
         self._entered = clock()
         self._live: Live | None = None
+        self._streams: tuple[TextIO, TextIO] = sys.stdout, sys.stderr
 
     def __call__(self, event: Event) -> None:
         if self._t0 is None:
@@ -75,6 +95,9 @@ class LiveView:
             redirect_stdout=True, redirect_stderr=True,
         )
         self._live.start(refresh=True)
+        self._streams = sys.stdout, sys.stderr
+        sys.stdout = cast(TextIO, SanitizedStream(sys.stdout))
+        sys.stderr = cast(TextIO, SanitizedStream(sys.stderr))
         return self
 
     def __exit__(
@@ -84,6 +107,7 @@ class LiveView:
         tb: TracebackType | None,
     ) -> None:
         if self._live is not None:
+            sys.stdout, sys.stderr = self._streams
             self._live.stop()  # transient: the frame is erased, the cursor shown again
             self._live = None
 

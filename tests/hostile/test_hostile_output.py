@@ -25,6 +25,7 @@ from asyncfc_agent.cli.batch_progress import BatchState, PlainProgress, finished
 from asyncfc_agent.cli.batch_progress import render as batch_render
 from asyncfc_agent.cli.repl_screen import Screen
 from asyncfc_agent.cli.sanitize import json_safe
+from asyncfc_agent.cli.tui import LiveView
 from markdown_it import MarkdownIt
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.data_structures import Size
@@ -345,3 +346,14 @@ def test_the_batch_views_show_a_task_error_inert() -> None:
     console.print(Text(finished_text({"id": "t1", "status": "failed", "error": HOSTILE})))
     console.print(batch_render(BatchState(total=2, running={HOSTILE: (0.0, HOSTILE)}), 1.0))
     assert_inert(console.file.getvalue())  # type: ignore[attr-defined]
+
+
+def test_what_the_process_prints_while_the_live_view_is_up_is_inert() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=400, height=40, color_system=None)
+    with LiveView(console=console):
+        print(f"a warning quoting {HOSTILE}")
+        print(f"and on stderr {HOSTILE}", file=sys.stderr)
+    written = out.getvalue()
+    assert [seq for seq in RAW if seq in written] == [], repr(written)  # Live itself moves with CR
+    assert "a warning quoting <script>" in written and written.count(SHOWN_OSC52) == 2
