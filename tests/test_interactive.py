@@ -587,3 +587,34 @@ async def test_a_resumed_session_lists_the_dead_process_futures_as_lost_and_neve
         report = await d.say("still there?")
         assert "f1 (run, running)" in user_texts(d.messages)[-2]  # the model is told
         assert report.running == [] and not wakes(d)
+
+
+async def test_a_conversation_too_long_for_the_provider_ends_the_turn_not_the_session(
+    start: Start,
+) -> None:
+    turns = [
+        {"text": "Reading.", "tool_calls": [call("read_file", path="calc.py")]},
+        {"text": "Read it."},
+        {"text": "Still here."},
+    ]
+    async with start(turns) as d:
+        model = d.inter.session.model
+        stream = model._stream
+        refusing = True
+
+        async def provider(litellm: Any, *args: Any) -> Any:
+            if refusing:
+                raise litellm.ContextWindowExceededError(
+                    message="This model's maximum context length is 10 tokens",
+                    model=model.config.model, llm_provider="openai")
+            return await stream(litellm, *args)
+
+        model._stream = provider
+        report = await d.say("read calc.py")
+        assert report.reason == "model_error"
+        assert "does not fit the model's context window even compacted" in report.detail
+        assert [e.kind for e in d.events].count("context_compacted") == 1  # the one harder try
+        refusing = False  # e.g. the user switched to a model with a larger window
+        assert (await d.say("try again")).detail == "Read it."
+        assert (await d.say("and now?")).detail == "Still here."
+        assert_calls_answered(d.messages)
