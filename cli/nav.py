@@ -8,6 +8,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from .sanitize import sanitize
+
 
 def map_command(
     repo: Annotated[
@@ -44,7 +46,7 @@ def map_command(
         typer.echo(f"warning: {path} is not a source file the map reads; it has no effect",
                    err=True)
     if result.text:
-        typer.echo(result.text)
+        typer.echo(sanitize(result.text))  # file names and code of the repository
     stats = result.stats
     typer.echo(f"{result.summary()} ({stats.parsed} files parsed, {stats.cached} from the "
                f"cache, {seconds:.2f} s)", err=True)
@@ -57,7 +59,7 @@ def outline_command(
     from asyncfc_agent.codenav import CodeNavError, outline_text
 
     try:
-        typer.echo(outline_text(file, str(file)))
+        typer.echo(sanitize(outline_text(file, str(file))))
     except CodeNavError as e:
         _fail(str(e))
 
@@ -74,5 +76,5 @@ def _repo_relative(root: Path, path: Path) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {sanitize(message)}", err=True)
     raise typer.Exit(2)

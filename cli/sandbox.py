@@ -57,7 +57,9 @@ def build(
     started = time.monotonic()
 
     def progress(line: str) -> None:
-        typer.echo(f"[{time.monotonic() - started:6.1f}s] {line}", err=True)
+        from .sanitize import sanitize  # what a build step printed
+
+        typer.echo(f"[{time.monotonic() - started:6.1f}s] {sanitize(line)}", err=True)
 
     with _errors_to_exit():
         result = build_image(offline=offline, force=force, mirror=mirror, progress=progress)

@@ -357,3 +357,18 @@ def test_what_the_process_prints_while_the_live_view_is_up_is_inert() -> None:
     written = out.getvalue()
     assert [seq for seq in RAW if seq in written] == [], repr(written)  # Live itself moves with CR
     assert "a warning quoting <script>" in written and written.count(SHOWN_OSC52) == 2
+
+
+def test_the_repository_map_and_outline_show_hostile_names_inert(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    name = "evil\x1b]0;OWNED\x07\x9b2J.py"
+    (repo / name).write_text("def handler\u202e():\n    pass\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    shown = cli("map", "--repo", repo, home=tmp_path / "home")
+    outline = cli("outline", repo / name, home=tmp_path / "home")
+    for proc in (shown, outline):
+        assert proc.returncode == 0, proc.stderr
+        assert raw_sequences(proc.stdout + proc.stderr) == [], repr(proc.stdout)
+    assert "evil␛]0;OWNED␇␛[2J.py" in shown.stdout, shown.stdout
