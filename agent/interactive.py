@@ -12,20 +12,18 @@ which ``undo`` takes back off. The conversation is saved in the run folder after
 from __future__ import annotations
 
 import asyncio
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import workarea
+from . import protocol, workarea
 from .events import Event, Notice, WakeUp
 from .executor import Executor
 from .futures import Future
 from .loop import Agent, Finished, Mode, Submitted
-from .model import ModelConfigError, ModelError, litellm_module
-from .resume import DEFAULT_TASK, STATE_VERSION, Saved, repl_dir, resume_note, write_json
+from .model import ModelConfigError, ModelError, litellm_module, resolve_model
+from .resume import DEFAULT_TASK, Saved, record, resume_note
 from .session import RunOutcome, Session
 from .wake import CANCELLED_BY_USER, ReplConfig, Waker, wake_message
 
@@ -89,43 +87,6 @@ class Usage:
     cache_read: int = 0
     cache_write: int = 0
     wakes: int = 0  # wake-up turns (their responses are counted above)
-
-
-def close_open_calls(messages: list[dict[str, Any]], content: str) -> int:
-    """Answer the calls of the last assistant message that have no tool message yet.
-
-    A turn cancelled between the model's response and its tool results would otherwise
-    leave a conversation that no provider accepts.
-    """
-    for i in range(len(messages) - 1, -1, -1):
-        if messages[i].get("role") == "assistant" and messages[i].get("tool_calls"):
-            answered = {m.get("tool_call_id") for m in messages[i + 1 :] if m.get("role") == "tool"}
-            missing = [c for c in messages[i]["tool_calls"] if c["id"] not in answered]
-            messages += [
-                {"role": "tool", "tool_call_id": c["id"], "name": c["function"]["name"],
-                 "content": content}
-                for c in missing
-            ]
-            return len(missing)
-        if messages[i].get("role") == "user":
-            return 0
-    return 0
-
-
-def resolve_model(name: str) -> str:
-    """A model name as the client takes it: scripted paths made absolute and checked."""
-    if not name.startswith("scripted/"):
-        return name
-    from .script import ScriptError, load_script
-
-    path = Path(name.removeprefix("scripted/")).expanduser()
-    if not path.is_file():
-        raise ModelConfigError(f"script {path} does not exist")
-    try:
-        load_script(path)
-    except ScriptError as exc:
-        raise ModelConfigError(str(exc)) from None
-    return f"scripted/{path.resolve()}"
 
 
 class Interactive:
@@ -310,11 +271,11 @@ class Interactive:
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()  # the cancel came from interrupt(): the turn ends, not the task
-            close_open_calls(agent.messages, CANCELLED_BY_USER)
+            protocol.close_open_calls(agent.messages, CANCELLED_BY_USER)
             self.notes.append(INTERRUPTED_NOTE)
             return TurnReport(n, "cancelled")
         except Exception as exc:  # a bug must not end the session with the user's work in it
-            close_open_calls(agent.messages, "not run: the turn failed")
+            protocol.close_open_calls(agent.messages, "not run: the turn failed")
             return TurnReport(n, "error", f"{type(exc).__name__}: {exc}")
         finally:
             self._answering = False
@@ -432,36 +393,6 @@ class Interactive:
     # -- the record ------------------------------------------------------------------
 
     def save(self, **extra: Any) -> Path:
-        """Write the conversation and the session's state to the run folder, and name
-        this session as the repository's last; the trajectory is written all along."""
-        out = self.session.out_dir
-        area = self.session.area
-        state = {
-            "version": STATE_VERSION,
-            "run_id": self.session.run_id,
-            "task": self.session.task,
-            "repo": str(area.source if area else self.session.repo.resolve()),
-            "branch": area.branch if area else None,
-            "base": area.base if area else None,
-            "worktree": str(area.path) if area else None,
-            "model": self.session.model.config.model,
-            "mode": self.mode.value,
-            "user_turns": self.user_turns,
-            "resumed_from": self.saved.run_id if self.saved else None,
-            "notes": self.notes,
-            "unfinished": [
-                {"id": f.id, "tool": f.tool, "state": f.state.value}
-                for f in self.executor.futures.values() if not f.delivered
-            ],
-            "last_future": self.executor.last_seq,
-            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "pid": os.getpid(),
-            "closed": False,
-            **extra,
-        }
-        write_json(out / "messages.json", self.agent.messages)
-        write_json(out / "session.json", state)
-        if self.user_turns:  # a session never spoken to must not hide the one before it
-            write_json(repl_dir(self.session.repo) / "last.json",
-                        {"run_id": self.session.run_id, "run_dir": str(out)})
-        return out
+        """Write the conversation and the session's state to the run folder (see
+        ``resume.record``); the trajectory is written all along."""
+        return record(self, **extra)

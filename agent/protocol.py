@@ -197,3 +197,24 @@ def gate_message(count: int) -> str:
         f"{count} future(s) were still running when you answered; their results are above. "
         "If they change your answer, continue working; otherwise give your final answer again."
     )
+
+
+def close_open_calls(messages: list[dict[str, Any]], content: str) -> int:
+    """Answer the calls of the last assistant message that have no tool message yet.
+
+    A turn cancelled between the model's response and its tool results would otherwise
+    leave a conversation that no provider accepts.
+    """
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "assistant" and messages[i].get("tool_calls"):
+            answered = {m.get("tool_call_id") for m in messages[i + 1 :] if m.get("role") == "tool"}
+            missing = [c for c in messages[i]["tool_calls"] if c["id"] not in answered]
+            messages += [
+                {"role": "tool", "tool_call_id": c["id"], "name": c["function"]["name"],
+                 "content": content}
+                for c in missing
+            ]
+            return len(missing)
+        if messages[i].get("role") == "user":
+            return 0
+    return 0

@@ -16,13 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..sandboxes.containers import process_alive
 from . import workarea
 from .config import RunConfig
 from .events import Event
 from .session import Session
+
+if TYPE_CHECKING:
+    from .interactive import Interactive
 
 #: The task of a session that starts without one; the first message replaces it.
 DEFAULT_TASK = "interactive session"
@@ -156,3 +159,40 @@ def resume_note(saved: Saved) -> str:
     if lost:
         note += " Results you never received: " + ", ".join(lost) + "."
     return note
+
+
+def record(inter: Interactive, **extra: Any) -> Path:
+    """Write the conversation and the session's state to the run folder, and name the
+    session as the repository's last (once it has been spoken to)."""
+    session = inter.session
+    out = session.out_dir
+    area = session.area
+    state = {
+        "version": STATE_VERSION,
+        "run_id": session.run_id,
+        "task": session.task,
+        "repo": str(area.source if area else session.repo.resolve()),
+        "branch": area.branch if area else None,
+        "base": area.base if area else None,
+        "worktree": str(area.path) if area else None,
+        "model": session.model.config.model,
+        "mode": inter.mode.value,
+        "user_turns": inter.user_turns,
+        "resumed_from": inter.saved.run_id if inter.saved else None,
+        "notes": inter.notes,
+        "unfinished": [
+            {"id": f.id, "tool": f.tool, "state": f.state.value}
+            for f in inter.executor.futures.values() if not f.delivered
+        ],
+        "last_future": inter.executor.last_seq,
+        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "pid": os.getpid(),
+        "closed": False,
+        **extra,
+    }
+    write_json(out / "messages.json", inter.agent.messages)
+    write_json(out / "session.json", state)
+    if inter.user_turns:  # a session never spoken to must not hide the one before it
+        write_json(repl_dir(session.repo) / "last.json",
+                    {"run_id": session.run_id, "run_dir": str(out)})
+    return out

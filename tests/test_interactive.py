@@ -21,9 +21,10 @@ from asyncfc_agent.agent import interactive, resume
 from asyncfc_agent.agent.config import RunConfig
 from asyncfc_agent.agent.events import Event
 from asyncfc_agent.agent.futures import FutureState
-from asyncfc_agent.agent.interactive import Interactive, NotNow, TurnReport, close_open_calls
+from asyncfc_agent.agent.interactive import Interactive, NotNow, TurnReport
 from asyncfc_agent.agent.loop import Mode
 from asyncfc_agent.agent.model import ModelConfigError
+from asyncfc_agent.agent.protocol import close_open_calls
 from asyncfc_agent.agent.workarea import WorkAreaError
 from support import BUGGY, git, make_repo
 
