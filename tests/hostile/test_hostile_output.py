@@ -372,3 +372,27 @@ def test_the_repository_map_and_outline_show_hostile_names_inert(tmp_path: Path)
         assert proc.returncode == 0, proc.stderr
         assert raw_sequences(proc.stdout + proc.stderr) == [], repr(proc.stdout)
     assert "evil␛]0;OWNED␇␛[2J.py" in shown.stdout, shown.stdout
+
+
+def test_the_ci_bot_logs_summary_and_outputs_of_a_hostile_run(tmp_path: Path) -> None:
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
+    args = ["ci", "--issue", f"Fix add(). {HOSTILE}", "--repo", make_repo(tmp_path),
+            "--model", f"scripted/{hostile_script(tmp_path)}", "--sandbox", "local",
+            "--out", tmp_path / "run"]
+    env = {**os.environ, "ASYNCFC_HOME": str(tmp_path / "home"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+           "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)}
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "GITHUB_TOKEN"):
+        env.pop(name, None)
+    proc = subprocess.run([sys.executable, "-m", "asyncfc_agent.cli", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert_inert(proc.stdout)  # the plain log
+    assert raw_sequences(proc.stderr) == [] and proc.stderr.startswith("error: "), proc.stderr
+    rendered = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(
+        summary.read_text(encoding="utf-8"))
+    found = markup_of(rendered)
+    assert not {"a", "img", "script", "svg", "title"} & set(found.tags), set(found.tags)
+    assert "&lt;script&gt;document.title=" in rendered  # the issue's title, as text
+    assert set(parse_outputs(outputs.read_text(encoding="utf-8"))) == {
+        "status", "exit-code", "exit-reason", "reason", "branch", "commit", "pushed", "result",
+        "summary", "patch"}
