@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from support import git, make_repo
 from wire.replies import Call, Reply
-from wire.runs import quick_script, solve_here
+from wire.runs import Run, quick_script, solve_here
 from wire.server import WireServer
 
 WINDOW = 6000
@@ -35,13 +35,14 @@ def tokens(body: dict[str, Any]) -> int:
         model="gpt-4o", messages=body["messages"], tools=body.get("tools")))
 
 
-def test_a_long_run_fits_a_small_window(tmp_path: Path) -> None:
+def long_run(provider: str, tmp_path: Path) -> tuple[Run, WireServer, list[dict[str, Any]]]:
+    """A run whose results add up to several times a small window, with a test run in
+    flight until its last request; the run, the server, and the run's events."""
     repo = make_repo(tmp_path)
     for k in range(READS):
         lines = [f"chunk {k} line {i}: the parser reads a date, then a time, then a zone"
                  for i in range(110)]
         (repo / f"notes{k}.txt").write_text("\n".join(lines) + "\n")
-    # a test that runs until the last request arrives: a future in flight all along
     marker = tmp_path / "release"
     (repo / "test_slow.py").write_text(
         "import os, time\n\n\ndef test_slow():\n    end = time.time() + 300\n"
@@ -53,7 +54,7 @@ def test_a_long_run_fits_a_small_window(tmp_path: Path) -> None:
     replies += [Reply(text=f"Reading part {k}.", calls=[Call.of("read_file", path=f"notes{k}.txt")])
                 for k in range(READS)]
     replies += [Reply(calls=[Call.of("await_futures")]), Reply(text="Read it all.")]
-    with WireServer("compat", replies) as server:
+    with WireServer(provider, replies) as server:
         take = server._take
 
         def release_at_the_await(*args: Any) -> Any:
@@ -66,9 +67,13 @@ def test_a_long_run_fits_a_small_window(tmp_path: Path) -> None:
         run = solve_here(server, repo, tmp_path / "out", "--max-turns", "40")
     assert run.code in (0, 1), run.output
     assert run.reason == "submitted", run.output
-    assert server.violations == []
     trajectory = (tmp_path / "out" / "trajectory.jsonl").read_text().splitlines()
-    events = [json.loads(line) for line in trajectory]
+    return run, server, [json.loads(line) for line in trajectory]
+
+
+def test_a_long_run_fits_a_small_window(tmp_path: Path) -> None:
+    run, server, events = long_run("compat", tmp_path)
+    assert server.violations == []
     # the results add up to several times the window
     results = [e["result"] for e in events if e["kind"] == "future_resolved"]
     assert len(results) == READS + 1
@@ -91,6 +96,16 @@ def test_a_long_run_fits_a_small_window(tmp_path: Path) -> None:
     # its result reached the model at the end, whole enough to show the failure
     last = json.dumps(server.requests[-1].body)
     assert "[f1 run_tests: resolved, exit 1" in last and "FAILED test_calc.py::test_add" in last
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "ollama", "mistral"])
+def test_compacted_histories_are_valid_for_every_provider(provider: str, tmp_path: Path) -> None:
+    run, server, events = long_run(provider, tmp_path)
+    assert server.violations == []
+    assert len(server.requests) == READS + 3
+    assert [e for e in events if e["kind"] == "context_compacted"]
+    assert run.result["context"]["largest_request_tokens"] <= run.result["context"]["limit"]
 
 
 def breakpoints(body: dict[str, Any]) -> list[str]:
