@@ -57,6 +57,12 @@ def assemble(
     return cfg
 
 
+def resolve_model(name: str) -> str:
+    """A model name as the client takes it: a scripted one's path made absolute, and
+    checked (ConfigError when it cannot be used)."""
+    return f"scripted/{_checked_script(name)}" if name.startswith("scripted/") else name
+
+
 def _checked_script(model: str) -> Path:
     from .script import ScriptError, load_script
 

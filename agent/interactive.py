@@ -22,7 +22,7 @@ from .events import Event, Notice, WakeUp
 from .executor import Executor
 from .futures import Future
 from .loop import Agent, Finished, Mode, Submitted
-from .model import ModelConfigError, ModelError, litellm_module, resolve_model
+from .model import ModelConfigError, ModelError, litellm_module
 from .resume import DEFAULT_TASK, Saved, record, resume_note
 from .session import RunOutcome, Session
 from .wake import CANCELLED_BY_USER, ReplConfig, Waker, wake_message
@@ -350,7 +350,10 @@ class Interactive:
     # -- settings --------------------------------------------------------------------
 
     def set_model(self, name: str) -> str:
-        """Switch the model from the next request on; ModelConfigError if it cannot be used."""
+        """Switch the model from the next request on; ConfigError or ModelConfigError if
+        it cannot be used."""
+        from .assemble import resolve_model
+
         config = self.session.model.config
         old, config.model = config.model, resolve_model(name)
         try:

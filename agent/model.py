@@ -355,19 +355,3 @@ def _key_hint(exc: BaseException, model: str) -> str:
     except Exception:
         return ""
     return f" (the API key was refused: set {provider.upper()}_API_KEY to a valid key)"
-
-
-def resolve_model(name: str) -> str:
-    """A model name as the client takes it: scripted paths made absolute and checked."""
-    if not name.startswith("scripted/"):
-        return name
-    from .script import ScriptError, load_script
-
-    path = Path(name.removeprefix("scripted/")).expanduser()
-    if not path.is_file():
-        raise ModelConfigError(f"script {path} does not exist")
-    try:
-        load_script(path)
-    except ScriptError as exc:
-        raise ModelConfigError(str(exc)) from None
-    return f"scripted/{path.resolve()}"

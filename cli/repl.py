@@ -164,13 +164,14 @@ class Repl:
 
     async def command(self, name: str, arg: str) -> bool:
         """Run a slash command; what cannot be done now is said, and the session goes on."""
+        from ..agent.config import ConfigError
         from ..agent.interactive import NotNow
         from ..agent.model import ModelConfigError
         from ..agent.workarea import WorkAreaError
 
         try:
             return await self.commands[name][0](arg)
-        except (NotNow, ModelConfigError) as exc:
+        except (NotNow, ModelConfigError, ConfigError) as exc:
             self.say(str(exc), "class:bad")
         except WorkAreaError as exc:
             self.say(f"/{name} failed: {exc}", "class:bad")

@@ -18,12 +18,11 @@ from typing import Any
 import pytest
 import yaml
 from asyncfc_agent.agent import interactive, resume
-from asyncfc_agent.agent.config import RunConfig
+from asyncfc_agent.agent.config import ConfigError, RunConfig
 from asyncfc_agent.agent.events import Event
 from asyncfc_agent.agent.futures import FutureState
 from asyncfc_agent.agent.interactive import Interactive, NotNow, TurnReport
 from asyncfc_agent.agent.loop import Mode
-from asyncfc_agent.agent.model import ModelConfigError
 from asyncfc_agent.agent.protocol import close_open_calls
 from asyncfc_agent.agent.workarea import WorkAreaError
 from support import BUGGY, git, make_repo
@@ -371,7 +370,7 @@ async def test_mode_and_model_switches(start: Start, tmp_path: Path) -> None:
         assert d.inter.agent.config.mode is Mode.SYNC
         with pytest.raises(NotNow, match="unknown mode"):
             d.inter.set_mode("fast")
-        with pytest.raises(ModelConfigError, match="does not exist"):
+        with pytest.raises(ConfigError, match="does not exist"):
             d.inter.set_model("scripted/nowhere.yaml")
         other = tmp_path / "other.yaml"
         other.write_text("turns: []\n")
