@@ -104,7 +104,9 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         "ulimits": [Ulimit(name="fsize", soft=max_file, hard=max_file)],
         "read_only": cfg.read_only_root,
         "tmpfs": {"/tmp": f"rw,exec,nosuid,nodev,size={cfg.tmp_size}"},
-        "init": True,  # reaps the orphans of commands
+        # no docker-init: the runner is PID 1, so no other process of the commands' uid
+        # holds the attach stream (a command could open its fds and forge events)
+        "init": False,
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
         # output goes through the attach stream; a log would only fill the disk

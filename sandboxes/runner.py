@@ -11,7 +11,8 @@ reads requests as JSON lines on stdin and writes events as JSON lines on stdout:
     <- {"ev": "exit", "id": 1, "code": 0, "oom": false}
     <- {"ev": "error", "id": 1, "msg": "..."}
 
-Each command runs in a session of its own, so ``kill`` reaches its whole process tree:
+The runner is the container's PID 1 and reaps orphans itself. Each command runs in a
+session of its own, so ``kill`` reaches its whole process tree:
 SIGTERM, then SIGKILL after ``grace`` seconds. End of stdin (the owner went away) kills
 every command and ends the runner, and with it the container.
 
@@ -221,8 +222,32 @@ def handle(line: bytes) -> None:
         kill(request)
 
 
+def reap_orphans(*_: object) -> None:
+    """Wait for exited processes that are not our commands (orphans left to PID 1)."""
+    ours = {job.proc.pid for job in list(JOBS.values())}
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in ours:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[:2] == ["Z", str(me)]:
+            try:
+                os.waitpid(int(entry), os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
 def main() -> None:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if os.getpid() == 1:
+        # the container's init: no process holds the attach stream but this undumpable
+        # one, no signal from a command can end it, and it reaps what commands orphan
+        signal.signal(signal.SIGCHLD, reap_orphans)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     undumpable()
     shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
     send({"ev": "ready", "pid": os.getpid(), "uid": os.getuid(), "shell": shell})

@@ -179,8 +179,20 @@ async def test_commands_cannot_reach_into_the_runner(box: DockerSandbox) -> None
     assert box._channel is not None
     runner = box._channel.info["pid"]
     probe = "ls /proc/{}/fd >/dev/null 2>&1 && echo open || echo closed"
+    assert runner == 1  # the container's init: no other process holds the attach stream
     assert (await box.exec(probe.format(runner))).output == "closed\n"
+    killed = await box.exec("kill -KILL 1; kill -TERM 1; echo still here")
+    assert killed.output == "still here\n"  # PID 1 takes no signal it does not handle
     assert (await box.exec("sleep 30 & " + probe.format("$!") + "; kill $!")).output == "open\n"
+
+
+async def test_orphans_of_commands_are_reaped(box: DockerSandbox) -> None:
+    await box.exec("(sleep 0.2 &) ; exit 0")  # the sleep is orphaned: PID 1 inherits it
+    deadline = time.monotonic() + 60
+    while "sleep" in (ps := (await box.exec("ps -eo stat,args")).output):
+        assert time.monotonic() < deadline, ps
+        await asyncio.sleep(0.1)
+    assert not [line for line in ps.splitlines() if line.startswith("Z")], ps
 
 
 async def test_fork_bomb_is_contained(box: DockerSandbox) -> None:
