@@ -10,20 +10,31 @@ from __future__ import annotations
 
 import posixpath
 import re
+import tempfile
 from pathlib import Path
 
-from .hostgit import WorkAreaError, for_repo
+from .hostgit import HostGit, WorkAreaError, for_repo, repo_root
 
 _HEADER = re.compile(rb"^diff --git ")
 _ESCAPES = {b"a": 7, b"b": 8, b"t": 9, b"n": 10, b"v": 11, b"f": 12, b"r": 13, b'"': 34, b"\\": 92}
 
 
 def apply_patch(root: Path, patch_file: Path) -> None:
-    """Apply ``patch_file`` to the user's repository at ``root``; WorkAreaError if refused."""
+    """Apply ``patch_file`` to the user's tree at ``root`` (a repository or a plain
+    directory); WorkAreaError if refused."""
     data = patch_file.read_bytes()
     if not data:
         return
-    repo = for_repo(root)
+    if repo_root(root) is not None:
+        _apply(for_repo(root), root, patch_file, data)
+        return
+    # a plain directory: an empty git directory of our own, so that git looks for none
+    with tempfile.TemporaryDirectory(prefix="asyncfc-apply-") as scratch:
+        HostGit(Path(scratch)).run("init", "-q", "--bare")
+        _apply(HostGit(Path(scratch), root), root, patch_file, data)
+
+
+def _apply(repo: HostGit, root: Path, patch_file: Path, data: bytes) -> None:
     listed = repo.run("apply", "--numstat", "-z", "--binary", "-", input=data, check=False)
     paths = {*_numstat_paths(listed), *header_paths(data)}
     problems = [p for path in paths if (p := path_problem(path))]

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,11 @@ def _orphans(root: Path, keep: Collection[str]) -> list[dict[str, Any]]:
             pid = int(data["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if data.get("host") != socket.gethostname() or Path(data.get("path", "")).name in keep:
+        path = Path(str(data.get("path", "")))
+        if data.get("host") != socket.gethostname() or path.name in keep:
             continue
+        if path != root / rec.name.removesuffix(SUFFIX):
+            continue  # not a record this module wrote
         if not process_alive(pid, str(data.get("pid_start", ""))):
             found.append(data)
     return found
@@ -93,11 +97,29 @@ def reap_run(run_id: str) -> None:
     try:
         data = json.loads(_record_path(path).read_text())
     except (OSError, ValueError):
+        _remove_unrecorded(path)
         return
     with contextlib.suppress(Exception):
         _reap_one(data, path)
     if not os.path.lexists(path):
         forget(path)
+
+
+def _remove_unrecorded(path: Path) -> None:
+    """A worktree without a record (made before records existed): its registration is the
+    one its ``.git`` names only if that registration names it back, so a rewritten ``.git``
+    cannot point the clean-up at anything else."""
+    from .hostgit import worktree_admin_dir
+
+    named = None
+    with contextlib.suppress(OSError, ValueError):
+        if stat.S_ISREG(os.lstat(path / ".git").st_mode):
+            named = Path((path / ".git").read_text().strip().removeprefix("gitdir:").strip())
+    shutil.rmtree(path, ignore_errors=True)
+    if named is not None and named.parent.name == "worktrees":
+        registered = worktree_admin_dir(named.parent.parent, path)
+        if registered is not None and registered.resolve() == named.resolve():
+            shutil.rmtree(registered, ignore_errors=True)
 
 
 def _reap_one(data: dict[str, Any], path: Path) -> None:

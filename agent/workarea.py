@@ -180,8 +180,11 @@ class WorkArea:
                                  check=False).strip()
         # the folder first: nothing in it is run or followed (rmtree never follows links)
         shutil.rmtree(self.path, ignore_errors=True)
-        # the worktree's registration, or a copy's git directory: ours, in both cases
-        shutil.rmtree(self.git.git_dir, ignore_errors=True)
+        # the worktree's registration, or a copy's git directory: ours, in both cases (and
+        # nothing else, whatever a record says)
+        git_dir = self.git.git_dir
+        if git_dir.parent.name == "worktrees" or git_dir == self.path.with_name(self.path.name + ".git"):
+            shutil.rmtree(git_dir, ignore_errors=True)
         if self.repo is not None and self.branch and tip == self.base:
             self.repo.run("branch", "-D", self.branch, check=False)
         owners.forget(self.path)

@@ -70,3 +70,17 @@ def test_an_honest_patch_with_odd_names_applies(tmp_path: Path) -> None:
     apply_patch(repo, patch)
     assert all((repo / n).read_text() == "x\n" for n in names)
     assert (repo / "inside").is_symlink() and str((repo / "inside").readlink()) == "calc.py"
+
+
+def test_a_plain_directory_gets_the_same_checks(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "a.txt").write_text("one\n")
+    patch = tmp_path / "p.diff"
+    patch.write_text("diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-one\n+two\n")
+    apply_patch(plain, patch)
+    assert (plain / "a.txt").read_text() == "two\n" and not (plain / ".git").exists()
+    patch.write_text(new_file(".git/config"))
+    with pytest.raises(WorkAreaError, match=r"inside \.git"):
+        apply_patch(plain, patch)
+    assert sorted(p.name for p in plain.iterdir()) == ["a.txt"]

@@ -91,6 +91,7 @@ def test_docker_odd_files_commit_safely(tmp_path: Path, docker_image: str) -> No
     subprocess.run(["git", "apply", "--check", str(h.out / "patch.diff")], cwd=clone, check=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", ["directory", "gitdir"])
 def test_local_fsmonitor_attack_is_ignored_and_reported(tmp_path: Path, attack: str) -> None:
     """The local sandbox cannot stop a command rewriting .git: host git must not follow it."""
@@ -107,3 +108,23 @@ def test_local_fsmonitor_attack_is_ignored_and_reported(tmp_path: Path, attack: 
     assert committed(h, "note.txt") == "kept\n"
     changed = [n for n in h.notices() if ".git entry was changed" in n]
     assert changed and "ignored" in changed[0], h.notices()
+
+
+def test_inherited_git_variables_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from asyncfc_agent.agent import workarea
+
+    h = hostile(tmp_path)
+    monkeypatch.setenv("ASYNCFC_HOME", str(h.home))
+    for key, value in {"GIT_DIR": str(tmp_path / "elsewhere"), "GIT_WORK_TREE": str(tmp_path),
+                       "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.fsmonitor",
+                       "GIT_CONFIG_VALUE_0": f"touch {h.marker}",
+                       "GIT_EXTERNAL_DIFF": f"touch {h.marker}"}.items():
+        monkeypatch.setenv(key, value)
+    area = workarea.prepare(h.repo, run_id="env", slug="env")
+    (area.path / "note.txt").write_text("kept\n")
+    assert b"+kept" in area.patch() and area.commit("note") is not None
+    area.remove()
+    assert not h.marker.exists() and not (tmp_path / "elsewhere").exists()
+    monkeypatch.delenv("GIT_DIR")
+    monkeypatch.delenv("GIT_WORK_TREE")
+    assert git(h.repo, "show", "asyncfc/env:note.txt") == "kept\n"

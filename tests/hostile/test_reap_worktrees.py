@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from support import git, make_repo, solve_cmd, write_script
 
 
@@ -55,6 +56,7 @@ def branches(repo: Path) -> list[str]:
     return str(git(repo, "branch", "--format=%(refname:short)")).split()
 
 
+@pytest.mark.slow
 def test_the_next_run_and_prune_reap_worktrees_of_killed_runs(tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     home = tmp_path / "home"
