@@ -124,6 +124,8 @@ class Job:
 
 
 JOBS: dict[int, Job] = {}
+_spawning = False  # a command is being started: its pid is not in JOBS yet
+_reap_due = False  # SIGCHLD came meanwhile
 
 
 def oom_kills() -> int:
@@ -159,6 +161,18 @@ def undumpable() -> None:
 
 
 def start(request: dict[str, Any]) -> None:
+    # SIGCHLD's handler runs on this thread: it waits until the command is in JOBS
+    global _spawning
+    _spawning = True
+    try:
+        spawn(request)
+    finally:
+        _spawning = False
+        if _reap_due:
+            reap_orphans()
+
+
+def spawn(request: dict[str, Any]) -> None:
     job_id = int(request["id"])
     env = dict(os.environ)
     env.update(request.get("env") or {})
@@ -224,6 +238,11 @@ def handle(line: bytes) -> None:
 
 def reap_orphans(*_: object) -> None:
     """Wait for exited processes that are not our commands (orphans left to PID 1)."""
+    global _reap_due
+    if _spawning:  # it may be the new command, not known yet: after the spawn
+        _reap_due = True
+        return
+    _reap_due = False
     ours = {job.proc.pid for job in list(JOBS.values())}
     me = os.getpid()
     for entry in os.listdir("/proc"):

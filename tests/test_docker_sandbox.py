@@ -193,6 +193,9 @@ async def test_orphans_of_commands_are_reaped(box: DockerSandbox) -> None:
         assert time.monotonic() < deadline, ps
         await asyncio.sleep(0.1)
     assert not [line for line in ps.splitlines() if line.startswith("Z")], ps
+    # reaping orphans never takes a command's own exit status
+    results = await asyncio.gather(*(box.exec("(sleep 0.01 &); exit 3") for _ in range(50)))
+    assert {r.exit_code for r in results} == {3}
 
 
 async def test_fork_bomb_is_contained(box: DockerSandbox) -> None:
