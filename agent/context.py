@@ -65,9 +65,12 @@ class Budget:
 
 
 def budget_for(model: str, context_window: int = 0, response_reserve: int = 0,
-               litellm: Any = None) -> Budget:
-    """The budget of ``model``: the configured window, else litellm's, else a default."""
+               litellm: Any = None, server: int | None = None) -> Budget:
+    """The budget of ``model``: the configured window, else the one its server reports,
+    else litellm's, else a default."""
     window, source, max_out = context_window, "config", 0
+    if window <= 0 and server:
+        window, source = server, "server"
     if window <= 0:
         info = _model_info(model, litellm)
         window = int(info.get("max_input_tokens") or info.get("max_tokens") or 0)

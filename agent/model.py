@@ -19,6 +19,7 @@ from typing import Any
 from .assembler import StreamAssembler, ToolCall
 from .caching import cache_usage, is_ollama, takes_cache_control, with_breakpoints
 from .context import Budget, budget_for
+from .server_window import server_window
 
 _litellm: Any = None
 
@@ -146,14 +147,18 @@ class ModelClient:
         self.requests = 0
         self.cache_read_tokens = 0
         self.cache_write_tokens = 0
-        self._budget: tuple[str, Budget] | None = None
+        self._budget: tuple[tuple[str, int | None], Budget] | None = None
+        #: The context window the model's server reports (a local server), once asked.
+        self.server_window: int | None = None
 
     def budget(self) -> Budget:
         """The token budget of the configured model (it may change in a session)."""
         cfg = self.config
-        if self._budget is None or self._budget[0] != cfg.model:
-            budget = budget_for(cfg.model, cfg.context_window, cfg.response_reserve, litellm_module())
-            self._budget = (cfg.model, budget)
+        key = (cfg.model, self.server_window)
+        if self._budget is None or self._budget[0] != key:
+            budget = budget_for(cfg.model, cfg.context_window, cfg.response_reserve, litellm_module(),
+                                self.server_window)
+            self._budget = (key, budget)
         return self._budget[1]
 
     def _retries(self) -> int:
@@ -165,6 +170,9 @@ class ModelClient:
         request does not pay for litellm's lazy set-up (well over half a second)."""
         litellm = await asyncio.to_thread(litellm_module)
         self.check_environment(litellm)
+        cfg = self.config
+        if cfg.api_base and cfg.context_window <= 0 and not is_ollama(cfg.model):
+            self.server_window = await asyncio.to_thread(server_window, cfg.api_base, cfg.model)
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "empty.yaml"
             script.write_text("turns: []\n")
