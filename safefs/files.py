@@ -21,6 +21,7 @@ from .paths import Found, FsError, IsDir, Missing, Root, TooLarge, WrongKind, ki
 TEMP_PREFIX = ".asyncfc-"
 
 _CHUNK = 1 << 20
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 def size_text(n: int) -> str:
@@ -67,10 +68,23 @@ def read_head(root: Root, rel: str, limit: int) -> tuple[bytes, bool]:
     return data[:limit], len(data) > limit
 
 
+def _reopen(found: Found) -> int:
+    """The checked file, open for reading."""
+    assert found.fd is not None and found.st is not None
+    try:
+        # through the O_PATH fd: exactly the file the walk checked, not whatever has the name
+        return os.open(f"/proc/self/fd/{found.fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    except FileNotFoundError:  # no /proc: by name in the held directory, then compared
+        fd = os.open(found.name, _READ_FLAGS, dir_fd=found.parent_fd)
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (found.st.st_dev, found.st.st_ino):
+            os.close(fd)
+            raise Missing(f"{found.shown}: replaced while it was read") from None
+        return fd
+
+
 def _read_upto(found: Found, size: int) -> bytes:
-    assert found.fd is not None
-    # reopening the O_PATH fd reads exactly the file the walk checked, not a name
-    fd = os.open(f"/proc/self/fd/{found.fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    fd = _reopen(found)
     try:
         chunks: list[bytes] = []
         got = 0

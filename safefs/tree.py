@@ -28,6 +28,8 @@ class Listing:
     rel: str
     dirs: list[str]
     others: list[os.DirEntry[str]]
+    #: The directory's fd, open while the walk is at it (for ``*at`` calls).
+    fd: int = -1
 
     def path(self, name: str) -> str:
         return f"{self.rel}/{name}" if self.rel else name
@@ -50,7 +52,7 @@ def as_text(path: str) -> str:
 
 
 def _scan(fd: int, rel: str) -> Listing:
-    listing = Listing(rel, [], [])
+    listing = Listing(rel, [], [], fd)
     with os.scandir(fd) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import stat
 from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 
+from ..safefs import FsError, Root, walk
 from .base import SandboxLimit
 from .config import SandboxConfig, size_in_bytes
 
@@ -175,12 +177,24 @@ def _falling(before: list[tuple[Path, int, int | None]], after: list[tuple[Path,
 
 def _blocks(sources: Iterable[str]) -> Iterator[int]:
     """The blocks of every path of the trees under ``sources`` (files and folders), themselves
-    included. By directory fd and without following symlinks (``fwalk``): a command may
-    swap a folder for a symlink to ``/`` while this counts."""
+    included. By directory fd, never through a symlink nor into a FIFO (``safefs.walk``): a
+    command may swap a folder for a symlink to ``/`` while this counts."""
     for source in sources:
-        with contextlib.suppress(OSError):
-            yield os.lstat(source).st_blocks
-        for _, dirs, files, dir_fd in os.fwalk(source):
-            for name in (*dirs, *files):
-                with contextlib.suppress(OSError):
-                    yield os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_blocks
+        try:
+            st = os.lstat(source)
+        except OSError:
+            continue
+        yield st.st_blocks
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        parent, name = os.path.split(source)
+        try:
+            for listing in walk(Root(parent), name):
+                for entry in listing.dirs:
+                    with contextlib.suppress(OSError):
+                        yield os.stat(entry, dir_fd=listing.fd, follow_symlinks=False).st_blocks
+                for other in listing.others:
+                    with contextlib.suppress(OSError):
+                        yield other.stat(follow_symlinks=False).st_blocks
+        except (FsError, OSError):  # swapped for something else meanwhile: not copied either
+            continue

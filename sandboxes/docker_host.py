@@ -11,6 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..safefs import Root, walk
+
 #: uid:gid of commands when the agent runs as root: no account on a typical host.
 UNPRIVILEGED = (10001, 10001)
 
@@ -36,19 +38,20 @@ def resolve_user(configured: str | None) -> tuple[str, tuple[int, int] | None]:
 def hand_over(root: Path, owner: tuple[int, int]) -> None:
     """``chown -R`` that touches only what is not owned right already. Blocks.
 
-    By directory fd and without following symlinks (``fwalk``, ``lchown`` at a dir fd):
-    a worktree a container has used may hold links out of it, or have one swapped in.
+    By directory fd, never through a symlink nor into a FIFO (``safefs.walk``): a worktree
+    a container has used may hold links out of it, and a sibling container may be swapping
+    them in while this runs.
     """
     def own(name: str, dir_fd: int | None) -> None:
-        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        if (st.st_uid, st.st_gid) != owner:
-            os.chown(name, *owner, dir_fd=dir_fd, follow_symlinks=False)
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            if (st.st_uid, st.st_gid) != owner:
+                os.chown(name, *owner, dir_fd=dir_fd, follow_symlinks=False)
 
     own(str(root), None)
-    for _, dirnames, filenames, dir_fd in os.fwalk(root):
-        for name in (*dirnames, *filenames):
-            with contextlib.suppress(FileNotFoundError):  # removed meanwhile
-                own(name, dir_fd)
+    for listing in walk(Root(root)):
+        for name in (*listing.dirs, *(entry.name for entry in listing.others)):
+            own(name, listing.fd)
 
 
 def snapshot_root_beside(workspace: Path) -> Path:

@@ -201,3 +201,20 @@ def test_a_path_deeper_than_the_nesting_cap_is_refused(tree: Path) -> None:
     deep = "/".join(["d"] * (MAX_NESTING + 10))
     with pytest.raises(FsError, match=f"more than {MAX_NESTING} nested directories"):
         write_bytes(Root(tree), f"{deep}/f.txt", b"x")
+
+
+def test_reads_without_proc_open_the_checked_file_by_name(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def no_proc(path: str, *args: object, **kwargs: object) -> int:
+        if str(path).startswith("/proc/self/fd/"):
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", no_proc)
+    assert read(tree, "a/b/f.txt") == b"inside\n"
+    os.mkfifo(tree / "fifo")
+    with pytest.raises(WrongKind, match="FIFO"):
+        read(tree, "fifo")

@@ -44,7 +44,7 @@ def host_state(host: Path) -> dict[str, bytes]:
 
 
 def solve(
-    tmp_path: Path, turns: list[dict[str, Any]], *, swapper: bool = False
+    tmp_path: Path, turns: list[dict[str, Any]], *extra: str, swapper: bool = False
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     repo = make_repo(tmp_path)
     if swapper:
@@ -54,7 +54,7 @@ def solve(
     script = write_script(tmp_path, {"turns": turns})
     out = tmp_path / "out"
     env = {**os.environ, "ASYNCFC_HOME": str(tmp_path / "home"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    proc = subprocess.run(solve_cmd(repo, script, out, sandbox="docker"), capture_output=True,
+    proc = subprocess.run(solve_cmd(repo, script, out, *extra, sandbox="docker"), capture_output=True,
                           text=True, env=env, timeout=600)
     return proc, out
 
@@ -129,7 +129,10 @@ def test_symlinks_to_the_host_special_files_and_markers_are_refused(
         {"tool_calls": [{"name": "await_futures", "args": {}}]},
         {"text": "done"},
     ]
-    proc, out = solve(tmp_path, turns)
+    # a 20 GB file is past the default sandbox.max_file_size, which would stop its writer
+    config = tmp_path / "big-files.toml"
+    config.write_text('[sandbox]\nmax_file_size = "25g"\n')
+    proc, out = solve(tmp_path, turns, "--config", str(config))
     ends = results(out)
     assert ends["f1"]["status"] == "resolved" and ends["f1"]["exit_code"] == 0, ends["f1"]
     for i, ((tool, _), message) in enumerate(attacks, start=2):
