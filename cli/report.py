@@ -51,6 +51,8 @@ def terminal_report(tracker: RunTracker, summary: Summary, width: int) -> Render
 
     futures = list(tracker.futures.values())
     parts: list[RenderableType] = [header(tracker), times_line(summary)]
+    if (context := context_line(tracker)) is not None:
+        parts.append(Text(context))
     if futures:
         parts.append(futures_table(futures, tracker.activity_end(), len(futures), width))
     parts.append(requests_table(tracker))
@@ -60,6 +62,17 @@ def terminal_report(tracker: RunTracker, summary: Summary, width: int) -> Render
         start, end = step.start - tracker.origin, step.end - tracker.origin
         parts.append(Text(f"  {label:<22} {start:7.2f} s → {end:7.2f} s  ({step.seconds:.2f} s)"))
     return Group(*parts)
+
+
+def context_line(tracker: RunTracker) -> str | None:
+    """The largest request against the budget, and the compactions it took."""
+    sized = [r for r in tracker.requests if r.budget]
+    if not sized:
+        return None
+    largest = max(sized, key=lambda r: r.tokens)
+    n = len(tracker.compactions)
+    return (f"context: largest request {largest.tokens:,} of {largest.budget:,} tokens, "
+            f"{n} compaction{'' if n == 1 else 's'}")
 
 
 def requests_table(tracker: RunTracker) -> RenderableType:

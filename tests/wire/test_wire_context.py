@@ -27,6 +27,20 @@ def configure(repo: Path, toml: str) -> None:
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "config")
 
 
+def report_lines(out: Path) -> list[str]:
+    """The terminal report of a run, as a wide colourless terminal shows it."""
+    import io
+
+    from asyncfc_agent.agent.timeline import RunTracker, load_events, summarize
+    from asyncfc_agent.cli.report import terminal_report
+    from rich.console import Console
+
+    tracker = RunTracker.from_events(load_events(out))
+    console = Console(width=160, color_system=None, file=io.StringIO(), record=True)
+    console.print(terminal_report(tracker, summarize(tracker), 160))
+    return [line.rstrip() for line in console.export_text().splitlines()]
+
+
 def tokens(body: dict[str, Any]) -> int:
     """The size of a request as it went over the wire, counted whole by litellm."""
     from asyncfc_agent.agent.model import litellm_module
@@ -86,6 +100,11 @@ def test_a_long_run_fits_a_small_window(tmp_path: Path) -> None:
     compactions = [e for e in events if e["kind"] == "context_compacted"]
     assert len(compactions) >= 2
     assert all(e["tokens_after"] < e["tokens_before"] for e in compactions)
+    # the report says how close it came
+    requested = max(e["tokens"] for e in events if e["kind"] == "request_sent")
+    shown = [line for line in report_lines(tmp_path / "out") if line.startswith("context:")]
+    assert shown == [
+        f"context: largest request {requested:,} of 4,050 tokens, {len(compactions)} compactions"]
     # the plain log says so, with the budget: (6000 - 1500) less a 10% margin
     logged = re.findall(r"context compacted: [\d,]+ -> [\d,]+ tokens of 4,050 ", run.output)
     assert len(logged) == len(compactions)
