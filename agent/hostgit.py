@@ -78,6 +78,10 @@ class HostGit:
 
     git_dir: Path
     work_tree: Path | None = None
+    #: Read ``.gitattributes`` from this commit, not from the work tree: attributes a
+    #: command wrote (a working-tree-encoding git cannot apply, a filter) would otherwise
+    #: decide how, and whether, the tree can be committed.
+    attr_source: str | None = None
 
     def run(self, *args: str, check: bool = True, input: bytes | None = None) -> bytes:
         """Run ``git args``; stdout as bytes. WorkAreaError when it fails and ``check``."""
@@ -89,6 +93,8 @@ class HostGit:
         prefix = [f"--git-dir={self.git_dir}"]
         if self.work_tree is not None:
             prefix.append(f"--work-tree={self.work_tree}")
+        if self.attr_source:
+            prefix.append(f"--attr-source={self.attr_source}")
         # git applies and lists relative to its cwd: the work tree's top (no discovery
         # happens there: the git directory is given)
         cwd = self.work_tree if self.work_tree is not None else self.git_dir

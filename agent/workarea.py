@@ -13,6 +13,7 @@ the work tree is hostile data, its ``.git`` entry included.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import shutil
@@ -83,6 +84,11 @@ class WorkArea:
     _notices: list[str] = field(default_factory=list)
     _tamper_seen: bool = False
 
+    @property
+    def tree_git(self) -> HostGit:
+        """Git on the work tree, attributes read from ``base`` (the work tree's are hostile)."""
+        return dataclasses.replace(self.git, attr_source=self.base or None)
+
     # -- what the sandbox may have done ------------------------------------------------
 
     def dotgit_changed(self) -> str | None:
@@ -127,16 +133,16 @@ class WorkArea:
                 self._notices.append(f"left out of the commit and the patch, {why}: "
                                      + ", ".join(shown(p) for p in new))
         excluded = [f":(exclude,literal){p}" for p in sorted({*big, *nested})]
-        self.git.run("add", "-A", "--", ".", *excluded)
+        self.tree_git.run("add", "-A", "--", ".", *excluded)
 
     def _excluded(self) -> tuple[list[str], list[str], list[str]]:
         """Files over the limit, those of them that are new or changed size (an unchanged
         big file is not named), and untracked nested repositories."""
         recorded: dict[str, int] = {}
-        for line in self.git.paths("ls-files", "-z", "--cached", "--format=%(objectsize) %(path)"):
+        for line in self.tree_git.paths("ls-files", "-z", "--cached", "--format=%(objectsize) %(path)"):
             size, _, name = line.partition(" ")
             recorded[name] = int(size) if size.isdigit() else -1
-        others = self.git.paths("ls-files", "-z", "--others", "--exclude-standard")
+        others = self.tree_git.paths("ls-files", "-z", "--others", "--exclude-standard")
         nested = [p for p in others if p.endswith("/")]
         big: dict[str, int] = {}
         for name in [*recorded, *others]:
@@ -154,23 +160,23 @@ class WorkArea:
     def commit(self, message: str) -> str | None:
         """Commit everything in the work area; the new commit, or None if nothing changed."""
         self._stage()
-        if self.git.ok("diff", "--cached", "--quiet", "--no-ext-diff", "HEAD"):
+        if self.tree_git.ok("diff", "--cached", "--quiet", "--no-ext-diff", "HEAD"):
             return None
-        self.git.run("commit", "-q", "--no-verify", "-m", message)
+        self.tree_git.run("commit", "-q", "--no-verify", "-m", message)
         return self.head()
 
     def head(self) -> str:
-        return self.git.text("rev-parse", "HEAD").strip()
+        return self.tree_git.text("rev-parse", "HEAD").strip()
 
     def patch(self) -> bytes:
         """The agent's changes, from ``base`` to the work area's current state, as bytes."""
         self._stage()
-        return self.git.run("diff", "--cached", "--binary", "--no-ext-diff", "--no-textconv",
+        return self.tree_git.run("diff", "--cached", "--binary", "--no-ext-diff", "--no-textconv",
                             "--no-color", self.base)
 
     def changed_files(self) -> list[str]:
         self._stage()
-        return self.git.paths("diff", "--cached", "--name-only", "-z", "--no-ext-diff", self.base)
+        return self.tree_git.paths("diff", "--cached", "--name-only", "-z", "--no-ext-diff", self.base)
 
     def remove(self) -> None:
         """Delete the work area; a git branch stays, unless it holds nothing new."""
@@ -333,7 +339,7 @@ def undo_last(area: WorkArea) -> Undone | None:
     None when there is nothing to undo (the work area is at ``base`` and clean). Commits
     before ``base`` (the user's, and their carried-over changes) are never touched.
     """
-    git = area.git
+    git = area.tree_git
     area._stage()
     head = area.head()
     dirty = not git.ok("diff", "--cached", "--quiet", "--no-ext-diff", "HEAD")

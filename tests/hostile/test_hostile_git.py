@@ -47,9 +47,10 @@ def test_docker_git_attacks_run_nothing_on_the_host(tmp_path: Path, docker_image
     h = run_calls(h, [
         # the .git file is mounted read-only over itself: these fail inside the container
         sh(f"rm -rf .git; mkdir .git; {evil_gitdir('.git', m)}; echo 'gitdir: {tmp_path}' > .git; true"),
-        # a nested repository and attributes naming a filter: git add -A must not enter it
+        # a nested repository (git add -A must not enter it), attributes naming a filter and
+        # an encoding git cannot apply (the commit must not depend on them)
         sh(f"mkdir sub && {evil_gitdir('sub/.git', m)} && echo x > sub/f && "
-           f"printf '* filter=evil diff=evil\\n' > .gitattributes"),
+           f"printf '* filter=evil diff=evil working-tree-encoding=NOPE-ENC\\n' > .gitattributes"),
         note(),
     ], sandbox="docker")
     assert_contained(h)
