@@ -6,15 +6,19 @@ Every cell that holds untrusted text (arguments, output, errors) is sanitized he
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len, get_character_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 
 from ..agent.timeline import FutureSpan
 from .plain import short_args
 from .sanitize import sanitize_line
+
+#: ``sanitize_line`` for cells: a frame shows mostly the same texts as the one before.
+shown = functools.lru_cache(maxsize=4096)(sanitize_line)
 
 COLUMNS = ("id", "tool", "args", "state", "time", "rev", "model", "output")
 #: "f10", "tool", -, "timed out", "59.9 s", "rev", "unseen", -
@@ -56,14 +60,14 @@ Piece = tuple[str, str]  # text and its style
 
 def future_output(f: FutureSpan) -> list[Piece]:
     if f.status not in (None, "resolved"):
-        return [(sanitize_line(f.error), "red")]
+        return [(shown(f.error), "red")]
     pieces: list[Piece] = []
     if f.exit_code is not None:
         pieces.append((f"exit {f.exit_code}", "red" if f.exit_code != 0 else ""))
         if f.last_line:
             pieces.append((" · ", ""))
     if f.last_line:
-        pieces.append((sanitize_line(f.last_line), "dim" if f.final else ""))
+        pieces.append((shown(f.last_line), "dim" if f.final else ""))
     return pieces
 
 
@@ -92,6 +96,22 @@ def cells(text: str) -> int:
     return len(text) if text.isascii() else cell_len(text)
 
 
+def cut(text: str, width: int) -> str:
+    """The start of ``text`` in exactly ``width`` cells (a wide character that would
+    straddle the edge gives way to a space)."""
+    if text.isascii():
+        return text[:width].ljust(width)
+    # Rich's set_cell_size splits the whole text into graphemes first: several times slower
+    # on a long line (sanitized output is not ASCII: ␛, ␇ ...). A joined emoji may be cut
+    used = 0
+    for i, char in enumerate(text):
+        size = get_character_cell_size(char)
+        if used + size > width:
+            return text[:i] + " " * (width - used)
+        used += size
+    return text + " " * (width - used)
+
+
 def fit(pieces: list[Piece], width: int, *, right: bool = False, pad: bool = True) -> list[Piece]:
     """``pieces`` in exactly ``width`` cells: cut with an ellipsis, or padded."""
     used = sum(cells(text) for text, _ in pieces)
@@ -104,7 +124,7 @@ def fit(pieces: list[Piece], width: int, *, right: bool = False, pad: bool = Tru
         if room <= 0:
             break
         if cells(text) > room:
-            text = set_cell_size(text, room)
+            text = cut(text, room)
         out.append((text, style))
         room -= cells(text)
     return [*out, ("…", "")]
@@ -112,8 +132,7 @@ def fit(pieces: list[Piece], width: int, *, right: bool = False, pad: bool = Tru
 
 def future_row(f: FutureSpan, now: float) -> list[list[Piece]]:
     return [
-        [(sanitize_line(f.id), "")], [(sanitize_line(f.tool), "")],
-        [(sanitize_line(short_args(f.args, 200)), "")],
+        [(shown(f.id), "")], [(shown(f.tool), "")], [(shown(short_args(f.args, 200)), "")],
         [(f.state, STATE_STYLES.get(f.state, ""))], [(seconds(f.seconds(now)), "")],
         future_rev(f), [(f.seen, "")], future_output(f),
     ]

@@ -10,7 +10,7 @@ from asyncfc_agent.agent.events import Event
 from asyncfc_agent.agent.timeline import RunTracker
 from asyncfc_agent.cli.frame import render
 from asyncfc_agent.cli.run_summary import final_summary
-from asyncfc_agent.cli.table import futures_table, seconds
+from asyncfc_agent.cli.table import cut, futures_table, seconds
 from asyncfc_agent.cli.tui import LiveView
 from rich.console import Console, RenderableType
 
@@ -239,3 +239,9 @@ def test_the_footer_shows_context_use_and_compactions() -> None:
     assert wide.splitlines()[-1] == (
         "scripted/demo.yaml · turn 2 · 340 tokens · $0.0012 · wall 2.0 s · overlap saved 0.0 s · "
         "context 2.1k/3.6k, 1 compaction")
+
+
+def test_a_cut_fills_exactly_its_width() -> None:
+    assert cut("abc", 5) == "abc  " and cut("abcdef", 4) == "abcd"
+    assert cut("日本語", 5) == "日本 "  # the third would straddle the edge
+    assert cut("␛]52;c;eA==␇", 5) == "␛]52;"
