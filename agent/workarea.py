@@ -121,39 +121,49 @@ class WorkArea:
             )
 
     def _stage(self) -> None:
-        """``git add -A``, leaving out files over the size limit (never read, never hashed)
-        and repositories nested in the work tree (never entered)."""
+        """``git add -A``, leaving out files over the size limit (never read, never hashed),
+        special files (git refuses them and the whole add fails) and repositories nested in
+        the work tree (never entered)."""
         self._check()
-        big, changed, nested = self._excluded()
-        for names, why in ((changed, f"larger than {self.max_file_bytes} bytes"),
-                           (nested, "git repositories nested in the work area")):
+        skip, named = self._excluded()
+        for why, names in named.items():
             new = sorted(set(names) - self.left_out)
             if new:
                 self.left_out.update(new)
                 self._notices.append(f"left out of the commit and the patch, {why}: "
                                      + ", ".join(shown(p) for p in new))
-        excluded = [f":(exclude,literal){p}" for p in sorted({*big, *nested})]
+        excluded = [f":(exclude,literal){p}" for p in sorted(skip)]
         self.tree_git.run("add", "-A", "--", ".", *excluded)
 
-    def _excluded(self) -> tuple[list[str], list[str], list[str]]:
-        """Files over the limit, those of them that are new or changed size (an unchanged
-        big file is not named), and untracked nested repositories."""
+    def _excluded(self) -> tuple[set[str], dict[str, list[str]]]:
+        """What ``git add`` must not take, and what of it to name, by reason (a big file
+        that kept its committed size is taken as unchanged: left out, not named)."""
         recorded: dict[str, int] = {}
         for line in self.tree_git.paths("ls-files", "-z", "--cached", "--format=%(objectsize) %(path)"):
             size, _, name = line.partition(" ")
             recorded[name] = int(size) if size.isdigit() else -1
         others = self.tree_git.paths("ls-files", "-z", "--others", "--exclude-standard")
-        nested = [p for p in others if p.endswith("/")]
-        big: dict[str, int] = {}
+        big, special = f"larger than {self.max_file_bytes} bytes", "not a file, link or directory"
+        named: dict[str, list[str]] = {big: [], special: [],
+                                       "git repositories nested in the work area": []}
+        skip: set[str] = set()
         for name in [*recorded, *others]:
+            if name.endswith("/"):
+                skip.add(name)
+                named["git repositories nested in the work area"].append(name)
+                continue
             try:
                 st = os.lstat(self.path / name)
             except OSError:
                 continue
             if stat.S_ISREG(st.st_mode) and st.st_size > self.max_file_bytes:
-                big[name] = st.st_size
-        changed = [n for n, size in big.items() if recorded.get(n) != size]
-        return list(big), changed, nested
+                skip.add(name)
+                if recorded.get(name) != st.st_size:
+                    named[big].append(name)
+            elif not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                skip.add(name)
+                named[special].append(name)
+        return skip, named
 
     # -- commits and patches -------------------------------------------------------------
 

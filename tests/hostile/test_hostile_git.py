@@ -71,13 +71,15 @@ def test_docker_odd_files_commit_safely(tmp_path: Path, docker_image: str) -> No
             "open('big.img', 'wb').truncate(50 << 20)\n")
     h = run_calls(h, [
         {"name": "write_file", "args": {"path": "make.py", "content": make}},
-        sh(f"python3 make.py && rm make.py && ln -s {h.secret} leak && ln -s /etc/shadow shadow"),
+        sh(f"python3 make.py && rm make.py && ln -s {h.secret} leak && ln -s /etc/shadow shadow"
+           " && rm calc.py && mkfifo calc.py"),  # git add refuses a FIFO where a file was
     ], sandbox="docker")
     assert_contained(h)
     assert h.proc is not None and h.proc.returncode == 1, h.proc.stderr
     result = h.result
-    assert result["left_out"] == ["big.img"]
+    assert result["left_out"] == ["big.img", "calc.py"]
     assert any("big.img" in n and "left out" in n for n in h.notices()), h.notices()
+    assert any(n.endswith("not a file, link or directory: calc.py") for n in h.notices())
     branch = result["branch"]
     tree = subprocess.run(["git", "ls-tree", "-z", branch], cwd=h.repo, capture_output=True,
                           check=True).stdout.split(b"\0")
@@ -85,7 +87,7 @@ def test_docker_odd_files_commit_safely(tmp_path: Path, docker_image: str) -> No
     assert entries[b"leak"] == b"120000" and entries[b"shadow"] == b"120000"  # links, never followed
     assert committed(h, "leak") == str(h.secret)
     assert {b"new\nline", b"ctl\x1b[31mred", b"-rf", b"--help", b"bad\xff\xfe", b"blob.bin"} <= set(entries)
-    assert b"big.img" not in entries
+    assert b"big.img" not in entries and b"calc.py" in entries  # as it was
     # the patch (bytes) applies to the base as it is
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(h.repo), str(clone))
