@@ -144,7 +144,8 @@ class WorkArea:
             recorded[name] = int(size) if size.isdigit() else -1
         others = self.tree_git.paths("ls-files", "-z", "--others", "--exclude-standard")
         big, special = f"larger than {self.max_file_bytes} bytes", "not a file, link or directory"
-        named: dict[str, list[str]] = {big: [], special: [],
+        unreadable = "not readable (a command took the permission away)"
+        named: dict[str, list[str]] = {big: [], special: [], unreadable: [],
                                        "git repositories nested in the work area": []}
         skip: set[str] = set()
         for name in [*recorded, *others]:
@@ -163,6 +164,9 @@ class WorkArea:
             elif not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode)):
                 skip.add(name)
                 named[special].append(name)
+            elif stat.S_ISREG(st.st_mode) and not os.access(self.path / name, os.R_OK):
+                skip.add(name)
+                named[unreadable].append(name)
         return skip, named
 
     # -- commits and patches -------------------------------------------------------------

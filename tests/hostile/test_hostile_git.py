@@ -4,7 +4,11 @@ what they plant, commit from the git directory it recorded, and end the run clea
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -131,3 +135,40 @@ def test_inherited_git_variables_are_ignored(tmp_path: Path, monkeypatch: pytest
     monkeypatch.delenv("GIT_DIR")
     monkeypatch.delenv("GIT_WORK_TREE")
     assert git(h.repo, "show", "asyncfc/env:note.txt") == "kept\n"
+
+
+UNREADABLE = """
+import os, sys
+from pathlib import Path
+from asyncfc_agent.agent import owners, workarea  # imported before the privileges go
+os.setgid(65534)
+os.setuid(65534)
+area = workarea.prepare(Path(sys.argv[1]), run_id="perm", slug="perm")
+(area.path / "note.txt").write_text("kept\\n")
+(area.path / "locked.txt").write_text("x\\n")
+for name in ("calc.py", "locked.txt"):
+    os.chmod(area.path / name, 0)
+print(area.commit("note"), area.take_notices())
+area.remove()
+"""
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="makes a user without the permissions it takes away")
+def test_files_a_command_made_unreadable_stay_out() -> None:
+    """As any user but root, git cannot read a file whose permissions a command removed,
+    and its whole add failed."""
+    base = Path(tempfile.mkdtemp(prefix="asyncfc-perm-"))  # pytest's folders are root's only
+    try:
+        h = hostile(base)
+        h.home.mkdir()
+        for path in (base, *base.rglob("*")):
+            os.lchown(path, 65534, 65534)
+        os.chmod(base, 0o755)
+        env = {**os.environ, "ASYNCFC_HOME": str(h.home)}
+        done = subprocess.run([sys.executable, "-c", UNREADABLE, str(h.repo)], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "not readable (a command took the permission away): calc.py, locked.txt" in done.stdout
+        assert git(h.repo, "-c", "safe.directory=*", "show", "asyncfc/perm:note.txt") == "kept\n"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
