@@ -117,11 +117,14 @@ class Root:
     def __init__(self, path: Path | str, *, aliases: tuple[str, ...] = ()) -> None:
         """``aliases``: other absolute paths of the root, as symlink targets may name it
         (where a sandbox mounts it)."""
-        self.path = os.path.realpath(path)
+        # The root's own name is not resolved: a snapshot folder sits in a folder the
+        # sandbox can write, so it may have been swapped for a symlink (opening it fails).
+        head, name = os.path.split(os.path.abspath(path))
+        self.path = os.path.join(os.path.realpath(head), name)
         self._prefixes = [[p for p in root.split("/") if p] for root in (self.path, *aliases)]
 
     def open_root(self) -> int:
-        return os.open(self.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        return os.open(self.path, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
     def find(self, rel: str, *, missing_ok: bool = False, make_dirs: bool = False,
              created: list[str] | None = None, fenced: frozenset[str] = frozenset()) -> Found:

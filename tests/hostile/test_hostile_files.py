@@ -331,3 +331,17 @@ async def test_snapshots_racing_a_swapper_copy_nothing_from_the_host(swapping: P
                 copied[f"{rel} ({kind})"] = copied.get(f"{rel} ({kind})", 0) + 1
             await box.remove_snapshot(snap)
     print(copied)
+
+
+def test_a_snapshot_folder_swapped_for_a_symlink_is_not_read(tmp_path: Path, host: Path) -> None:
+    """The folder of a snapshot lies in one the sandbox can write (``/snapshots``)."""
+    from asyncfc_agent.tools.detect import detect_tests
+
+    snapshot = tmp_path / "snapshots" / "rev3"
+    snapshot.mkdir(parents=True)
+    (snapshot / "pytest.ini").write_text("[pytest]\n")
+    assert detect_tests(snapshot) is not None
+    os.rename(snapshot, tmp_path / "snapshots" / "moved")
+    os.symlink(host, snapshot)
+    (host / "Makefile").write_text("test:\n\techo host\n")
+    assert detect_tests(snapshot) is None  # the host folder's Makefile is not read
