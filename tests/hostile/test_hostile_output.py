@@ -33,6 +33,7 @@ from prompt_toolkit.output.vt100 import Vt100_Output
 from rich.console import Console
 from rich.text import Text
 from support import make_repo, write_script
+from terminal import Terminal, leave, start_repl
 from test_tui_terminal import (
     PROMPT,
     Pane,
@@ -396,3 +397,25 @@ def test_the_ci_bot_logs_summary_and_outputs_of_a_hostile_run(tmp_path: Path) ->
     assert set(parse_outputs(outputs.read_text(encoding="utf-8"))) == {
         "status", "exit-code", "exit-reason", "reason", "branch", "commit", "pushed", "result",
         "summary", "patch"}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_the_repl_in_a_terminal_leaves_the_clipboard_title_and_screen_alone(
+    term: Terminal, repo: Path, home: Path, tmp_path: Path,
+) -> None:
+    start_repl(term, repo, home, "--model", f"scripted/{hostile_script(tmp_path)}")
+    term.tmux("set-option", "-g", "set-clipboard", "on")
+    title = term.tmux("display-message", "-p", "-t", "repl", "#{pane_title}").strip()
+    term.type("go")
+    term.wait_for(r"Done\. <script>")
+    term.wait_for(r"-- turn 1 done")
+    term.type("/output f1")  # the command's output, whole
+    term.wait_for(re.escape(SHOWN_OSC52), count=3)  # the model's two texts, the output
+    visible = term.tmux("capture-pane", "-p", "-J", "-t", "repl").splitlines()  # no history
+    assert any("Type a message, or /help" in line for line in visible), "\n".join(visible)
+    assert term.tmux("display-message", "-p", "-t", "repl", "#{pane_title}").strip() == title
+    assert term.tmux("list-buffers") == ""
+    assert sum(SHOWN_OSC52 in line for line in visible) == 3, "\n".join(visible)
+    leave(term)
