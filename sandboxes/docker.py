@@ -329,7 +329,8 @@ class DockerSandbox:
         copy = await self._copier.snapshot(revision)
         assert copy.host_path is not None
         if self.file_owner is not None:
-            os.chown(copy.host_path, *self.file_owner)
+            # not through a symlink: the sandbox sees /snapshots and may have swapped it
+            os.chown(copy.host_path, *self.file_owner, follow_symlinks=False)
         return Snapshot(
             path=posixpath.join(SNAPSHOTS, copy.host_path.name),
             host_path=copy.host_path,
