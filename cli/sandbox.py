@@ -169,14 +169,16 @@ def run(
         config = SandboxConfig(image=image, network=network, memory=memory)
     try:
         with _workspace(repo, in_place=in_place) as workspace:
-            code = asyncio.run(_run(command, workspace, sandbox, config, timeout_s=timeout))
+            code = asyncio.run(_run(command, workspace, sandbox, config, timeout_s=timeout,
+                                    protect_git=in_place))
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     raise typer.Exit(code)
 
 
 async def _run(
-    argv: list[str], workspace: Path, kind: str, config: SandboxConfig, *, timeout_s: float | None
+    argv: list[str], workspace: Path, kind: str, config: SandboxConfig, *,
+    timeout_s: float | None, protect_git: bool = False,
 ) -> int:
     from ..sandboxes.base import SandboxError
     from ..sandboxes.factory import make_sandbox
@@ -187,7 +189,12 @@ async def _run(
     command: str | list[str] = argv[0] if len(argv) == 1 else argv
     session = f"run-{uuid.uuid4().hex[:8]}"
     try:
-        async with make_sandbox(kind, workspace, session_id=session, config=config) as box:
+        # in place, the repository's own .git is mounted read-only: a command must not
+        # plant config (fsmonitor, hooks) that the user's next git command would run
+        dotgit = workspace / ".git"
+        git_dir = dotgit if protect_git and dotgit.is_dir() and not dotgit.is_symlink() else None
+        async with make_sandbox(kind, workspace, session_id=session, config=config,
+                                git_dir=git_dir) as box:
             result = await box.exec(command, timeout_s=timeout_s, on_output=_write)
     except SandboxError as exc:
         typer.echo(f"asyncfc-agent: {exc}", err=True)

@@ -115,15 +115,22 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
 
 
 def git_binds(spec: ContainerSpec) -> dict[str, dict[str, str]]:
-    """The worktree's ``.git`` file over itself and the repository's git directory, both
-    read-only: a command can neither redirect host git nor rewrite refs or plant hooks."""
+    """The workspace's ``.git`` over itself and the repository's git directory, both
+    read-only: a command can neither redirect host git nor rewrite refs, config or hooks.
+
+    ``.git`` is a worktree's file, or (``sandbox run --in-place``) the repository's own
+    directory when ``git_dir`` is that very directory.
+    """
     if spec.git_dir is None:
         return {}
     binds = {}
     dotgit = spec.workspace / ".git"
-    # a symlink would be followed by the engine: only the plain file git wrote is bound
+    over_itself = {"bind": posixpath.join(spec.config.workdir, ".git"), "mode": "ro"}
+    # a symlink would be followed by the engine: only what git made is bound
     if _plain_file(dotgit):
-        binds[str(dotgit)] = {"bind": posixpath.join(spec.config.workdir, ".git"), "mode": "ro"}
+        binds[str(dotgit)] = over_itself
+    elif dotgit == spec.git_dir and _plain_dir(dotgit):
+        return {str(dotgit): over_itself}
     if spec.config.mount_git:
         common = trusted_common_dir(spec.git_dir)
         binds[str(common)] = {"bind": str(common), "mode": "ro"}
@@ -141,6 +148,13 @@ def trusted_common_dir(git_dir: Path) -> Path:
 def _plain_file(path: Path) -> bool:
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _plain_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
     except OSError:
         return False
 

@@ -172,3 +172,22 @@ def test_files_a_command_made_unreadable_stay_out() -> None:
         assert git(h.repo, "-c", "safe.directory=*", "show", "asyncfc/perm:note.txt") == "kept\n"
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.docker
+def test_sandbox_run_in_place_cannot_plant_git_config(tmp_path: Path, docker_image: str) -> None:
+    """--in-place mounts the repository itself; its .git stays read-only, so a command
+    cannot plant what the user's next git command would run."""
+    h = hostile(tmp_path)
+    config = (h.repo / ".git" / "config").read_text()
+    attack = (f"echo written > made.txt; git config core.fsmonitor 'touch {h.marker}'; "
+              f"echo '[core]' >> .git/config; {evil_gitdir('.git/../.git', h.marker)}; true")
+    done = subprocess.run([sys.executable, "-m", "asyncfc_agent.cli", "sandbox", "run",
+                           "--in-place", "--repo", str(h.repo), "--", attack],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert (h.repo / "made.txt").read_text() == "written\n"  # in place indeed
+    assert (h.repo / ".git" / "config").read_text() == config
+    assert not (h.repo / ".git" / "hooks" / "pre-commit").exists()
+    git(h.repo, "-c", "safe.directory=*", "status")  # the user's next git command
+    assert not h.marker.exists()
