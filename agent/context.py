@@ -260,7 +260,8 @@ def _is_summary(message: dict[str, Any]) -> bool:
 
 def _head_end(messages: list[dict[str, Any]]) -> int:
     """Where the part that may be compacted starts: after the system prompt and the
-    first message of the user (the task), and after an earlier summary's place."""
+    first message of the user (the task). An earlier summary is there, and is merged
+    into the next one."""
     for i, m in enumerate(messages):
         if m.get("role") == "user":
             return i + 1

@@ -105,6 +105,8 @@ class ResponseDone(Event):
     cost_usd: float
     duration_s: float
     finish_reason: str | None = None
+    cache_read_tokens: int = 0  # of the prompt, read from the provider's cache
+    cache_write_tokens: int = 0  # of the prompt, written to it
 
 
 @dataclass

@@ -167,7 +167,7 @@ class Agent:
             ResponseDone(
                 turn, response.text, len(response.calls), response.prompt_tokens,
                 response.completion_tokens, response.cost_usd, round(response.duration_s, 4),
-                response.finish_reason,
+                response.finish_reason, response.cache_read_tokens, response.cache_write_tokens,
             )
         )
         return response

@@ -205,6 +205,9 @@ def test_anthropic_cache_reads_and_writes_are_counted_and_priced(tmp_path: Path)
     assert server.violations == []
     tokens = run.result["tokens"]
     assert tokens["cache_read"] == 4150 and tokens["cache_write"] == 2270
+    trajectory = (tmp_path / "out" / "trajectory.jsonl").read_text().splitlines()
+    done = [e for e in map(json.loads, trajectory) if e["kind"] == "response_done"]
+    assert [(e["cache_read_tokens"], e["cache_write_tokens"]) for e in done] == usages
     price = litellm_module().model_cost["claude-sonnet-4-5"]
     completion = tokens["completion"]
     expected = (3 * 100 * price["input_cost_per_token"]
