@@ -59,7 +59,8 @@ def test_a_sequence_cut_between_chunks_is_as_inert_as_a_whole_one() -> None:
 
 
 def test_no_control_or_format_character_survives_anywhere_in_unicode() -> None:
-    every = "".join(chr(c) for c in range(0x110000))
+    # planes 0, 1 and 14 hold every control, format and surrogate code point there is
+    every = "".join(chr(c) for c in [*range(0x20000), *range(0xE0000, 0xE1000)])
     out = sanitize(every)
     left = {
         f"U+{ord(ch):04X}" for ch in set(out)

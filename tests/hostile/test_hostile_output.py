@@ -105,6 +105,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
 # -- the terminal ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_plain_log_shows_output_errors_and_model_text_inert(
     local_run: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
@@ -116,6 +117,7 @@ def test_the_plain_log_shows_output_errors_and_model_text_inert(
     assert re.search(r"f2 failed .*: no-such-<script>document.title='PWNED'</script>", proc.stdout), proc.stdout
 
 
+@pytest.mark.slow
 def test_report_in_the_terminal_shows_them_inert(
     local_run: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path,
 ) -> None:
@@ -130,6 +132,7 @@ def test_report_in_the_terminal_shows_them_inert(
                      proc.stdout, re.M), proc.stdout
 
 
+@pytest.mark.slow
 def test_the_json_events_carry_the_text_escaped(tmp_path: Path) -> None:
     proc = cli(*solve_args(tmp_path, "local", "--json"), home=tmp_path / "home")
     assert proc.returncode == 1, proc.stderr
@@ -139,6 +142,7 @@ def test_the_json_events_carry_the_text_escaped(tmp_path: Path) -> None:
     assert json_safe('"\x9b\u202e\U000e0041"') == '"\\u009b\\u202e\\udb40\\udc41"'
 
 
+@pytest.mark.slow
 @pytest.mark.docker
 def test_the_docker_sandbox_output_is_as_inert(tmp_path: Path, docker_image: str) -> None:
     proc = cli(*solve_args(tmp_path, "docker", "--plain"), home=tmp_path / "home", timeout=300)
@@ -226,6 +230,7 @@ def markup_of(page: str) -> Markup:
     return parser
 
 
+@pytest.mark.slow
 def test_the_html_report_shows_them_as_text(
     local_run: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path,
 ) -> None:
@@ -375,6 +380,7 @@ def test_the_repository_map_and_outline_show_hostile_names_inert(tmp_path: Path)
     assert "evil␛]0;OWNED␇␛[2J.py" in shown.stdout, shown.stdout
 
 
+@pytest.mark.slow
 def test_the_ci_bot_logs_summary_and_outputs_of_a_hostile_run(tmp_path: Path) -> None:
     summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
     args = ["ci", "--issue", f"Fix add(). {HOSTILE}", "--repo", make_repo(tmp_path),
