@@ -17,6 +17,8 @@ def inspect_death(client: Any, container_id: str | None, name: str, memory: str)
         except Exception as exc:
             if is_not_found(exc):
                 return f"container {name} was removed"
+            if isinstance(exc, OSError):  # requests' connection errors are OSErrors
+                return f"the Docker engine stopped answering, and container {name} went with it"
             return f"container {name} cannot be inspected: {brief(exc)}"
         if not state.get("Running"):
             return describe_exit(name, state, memory)
