@@ -38,7 +38,7 @@ class Commands:
             "model": (self.model, "[name]", "show or switch the model"),
             "mode": (self.mode, "[async|parallel|sync]", "show or switch how calls run"),
             "wake": (self.wake, "[auto|failures|off]", "show or set when results wake the model"),
-            "cost": (self.cost, "", "tokens, cost and time so far"),
+            "cost": (self.cost, "", "tokens, cost, time and context so far"),
             "save": (self.save, "", "write the conversation (the trajectory is written all along)"),
             "help": (self.help, "", "this help"),
             "exit": (self.exit, "", "end the session (the branch is kept)"),
