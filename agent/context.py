@@ -221,6 +221,10 @@ class ContextKeeper:
                 break
         else:
             done.shortened += _shorten(messages, 0, len(messages), hard=True)
+            if self.size(messages, tools) > self.limit:
+                # what is left is the user's own text (a long paste): cut it too, or
+                # every later request of the conversation would be refused as well
+                done.shortened += _clip_users(messages, chars=self.limit)
         done.tokens_after = self.size(messages, tools)
         self._sent(done.tokens_after)
         self.compactions += 1
@@ -294,6 +298,20 @@ def _shorten(messages: list[dict[str, Any]], start: int, end: int, *, hard: bool
             short = short[:2000] + "\n[the rest left out to fit the context]"
         if len(short) < len(m["content"]):
             m["content"] = short
+            count += 1
+    return count
+
+
+def _clip_users(messages: list[dict[str, Any]], chars: int) -> int:
+    """Cut each user message longer than ``chars`` characters (about a quarter of as
+    many tokens) to its start."""
+    count = 0
+    for m in messages:
+        content = m.get("content")
+        if m.get("role") == "user" and isinstance(content, str) and len(content) > chars:
+            m["content"] = content[:chars] + (
+                f"\n[{len(content) - chars} more characters of this message were left out "
+                "to fit the context window]")
             count += 1
     return count
 

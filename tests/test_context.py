@@ -221,3 +221,17 @@ def test_cache_usage_from_anthropic_and_openai_fields() -> None:
                    prompt_tokens_details=PromptTokensDetailsWrapper(cached_tokens=1024))
     assert cache_usage(openai) == (1024, 0)
     assert cache_usage(None) == (0, 0)
+
+
+def test_a_task_too_long_for_the_window_is_cut_when_nothing_else_is_left(
+    counter: TokenCounter,
+) -> None:
+    task = {"role": "user", "content": "Here is the log:\n" + "ERROR something failed here\n" * 3000}
+    messages = [dict(SYSTEM), task, *response(0, "short")]
+    keeper = ContextKeeper(Budget(4000, 1000, "config"), counter)
+    done = keeper.fit(messages, [], [])
+    assert done is not None
+    assert_valid(messages)
+    assert whole_size(messages) <= keeper.limit
+    assert messages[1]["content"].startswith("Here is the log:\nERROR something failed here\n")
+    assert "characters of this message were left out to fit the context window" in messages[1]["content"]
