@@ -13,15 +13,15 @@ from support import FIX_SCRIPT, make_repo, run_solve, write_script
 
 def test_auto_is_local_where_no_engine_answers(tmp_path: Path) -> None:
     nowhere = {"docker_host": f"unix://{tmp_path}/no-engine.sock"}
-    assert open_sandbox("auto", tmp_path, "s", nowhere).kind == "local"
-    assert open_sandbox("docker", tmp_path, "s", nowhere).kind == "docker"  # asked for: no fallback
+    assert open_sandbox("auto", tmp_path, "s", nowhere, None).kind == "local"
+    assert open_sandbox("docker", tmp_path, "s", nowhere, None).kind == "docker"  # asked for: no fallback
 
 
 @pytest.mark.docker
 def test_auto_is_docker_where_an_engine_answers(tmp_path: Path, docker_image: str) -> None:
-    assert open_sandbox("auto", tmp_path, "s", {}).kind == "docker"
+    assert open_sandbox("auto", tmp_path, "s", {}, None).kind == "docker"
     missing = {"image": "asyncfc-agent-sandbox:no-such-tag"}  # says so when it starts
-    assert open_sandbox("auto", tmp_path, "s", missing).kind == "docker"
+    assert open_sandbox("auto", tmp_path, "s", missing, None).kind == "docker"
 
 
 def test_solve_falls_back_to_the_local_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
