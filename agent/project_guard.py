@@ -43,6 +43,18 @@ _SANDBOX: dict[str, Callable[[Any, Any], bool]] = {
     "inode_reserve": lambda new, cur: _number(new) < _number(cur),
     "cpus": lambda new, cur: _number(new) > _number(cur),
     "pids_limit": lambda new, cur: _number(new) > _number(cur),
+    # 0 switches the limit off
+    "max_new_files": lambda new, cur: _number(cur) != 0 and not 0 < _number(new) <= _number(cur),
+    # a container per long future: more of them at once, each with the full limits
+    "isolation": lambda new, cur: new == "future" and cur != "future",
+}
+
+#: Limits of the agent itself, each loosened by a larger value: how much output the model
+#: and the record take in, how long and how many commands run, what the user pays.
+_CAPS: dict[str, tuple[str, ...]] = {
+    "tools": ("output_limit", "command_timeout_s"),
+    "executor": ("max_concurrency", "future_timeout_s", "output_event_limit"),
+    "agent": ("max_turns", "max_cost_usd", "max_await_s"),
 }
 
 
@@ -86,4 +98,13 @@ def _loosened(cfg: RunConfig, data: dict[str, Any]) -> list[str]:
     area = data.get("workarea")
     if isinstance(area, dict) and _number(area.get("max_file_bytes")) > cfg.workarea.max_file_bytes:
         found.append("workarea.max_file_bytes")
+    for section, keys in _CAPS.items():
+        table = data.get(section)
+        if not isinstance(table, dict):
+            continue
+        for key in keys:
+            current = getattr(getattr(cfg, section), key)
+            # no limit yet (max_cost_usd): any value tightens
+            if key in table and current is not None and _number(table[key]) > current:
+                found.append(f"{section}.{key}")
     return found
