@@ -1,9 +1,13 @@
 """Turns streamed tool-call fragments into closed calls, as early as possible.
 
-A call is closed when its arguments parse as a JSON object, when a call with a higher
-index or a new id arrives, or when the stream finishes. Providers differ: some reuse
-index 0 for every call, some repeat the name in every fragment, some send a whole call
-in one chunk. A call whose arguments never parse is closed with an error, never a crash.
+A call is closed when its arguments parse as a JSON object, when a new call takes its
+index, or when the stream finishes.
+Providers differ: some reuse index 0 for every call, some repeat the name in every
+fragment, some send a whole call in one chunk, some interleave the fragments of parallel
+calls by index, and some (vLLM, SGLang) send an empty fragment for a call that already
+closed, which is dropped rather than taken for a new call. A call whose arguments never
+parse is closed with an error, never a crash; its arguments are then never sent back to
+the provider (they would be rejected): the conversation holds ``{}`` in their place.
 """
 
 from __future__ import annotations
@@ -21,13 +25,23 @@ class ToolCall:
     arguments: str  # as streamed
     args: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # why the arguments cannot be used
+    #: Fields a provider needs back with the call (Gemini's thought signature).
+    provider_fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sendable_arguments(self) -> str:
+        """The arguments as the conversation holds them: a JSON object, always."""
+        return self.arguments.strip() if self.error is None and self.arguments.strip() else "{}"
 
     def as_message_part(self) -> dict[str, Any]:
-        return {
+        part: dict[str, Any] = {
             "id": self.id,
             "type": "function",
-            "function": {"name": self.name, "arguments": self.arguments or "{}"},
+            "function": {"name": self.name, "arguments": self.sendable_arguments},
         }
+        if self.provider_fields:
+            part["provider_specific_fields"] = self.provider_fields
+        return part
 
 
 @dataclass
@@ -36,6 +50,7 @@ class _Partial:
     id: str | None
     name: str = ""
     arguments: str = ""
+    provider_fields: dict[str, Any] = field(default_factory=dict)
 
 
 class StreamAssembler:
@@ -43,13 +58,26 @@ class StreamAssembler:
         self._id_prefix = id_prefix
         self._open: list[_Partial] = []
         self.closed: list[ToolCall] = []
+        self._closed_keys: set[tuple[str, Any]] = set()  # ("index", i) and ("id", id) seen closed
 
     def feed(self, deltas: list[Any] | None) -> list[ToolCall]:
         """Take one chunk's ``delta.tool_calls``; return the calls it closed."""
         newly: list[ToolCall] = []
         for delta in deltas or []:
-            newly += self._feed_one(_field(delta, "index"), _field(delta, "id"), _function(delta))
+            index, call_id, fn = _field(delta, "index"), _field(delta, "id"), _function(delta)
+            if self._trailing(index, call_id, fn):
+                continue
+            newly += self._feed_one(index, call_id, fn, _provider_fields(delta))
         return newly
+
+    def _trailing(self, index: int | None, call_id: str | None, fn: tuple[str, str]) -> bool:
+        """A fragment without a name for a call that already closed: nothing to add."""
+        name, _args = fn
+        if name or self._find(index, call_id, name) is not None:
+            return False
+        if call_id is not None:
+            return ("id", call_id) in self._closed_keys
+        return index is None or ("index", index) in self._closed_keys
 
     def finish(self) -> list[ToolCall]:
         """The stream ended: close whatever is still open."""
@@ -57,18 +85,24 @@ class StreamAssembler:
         self._open.clear()
         return newly
 
-    def _feed_one(self, index: int | None, call_id: str | None, fn: tuple[str, str]) -> list[ToolCall]:
+    def _feed_one(
+        self, index: int | None, call_id: str | None, fn: tuple[str, str], extra: dict[str, Any]
+    ) -> list[ToolCall]:
         name, args = fn
         newly: list[ToolCall] = []
         partial = self._find(index, call_id, name)
         if partial is None:
-            # a new call: providers stream calls one after another, so the open ones
-            # are complete
-            newly += self.finish()
+            # a new call at the index of an open one: that one is over. Open calls at
+            # other indices stay open: parallel calls may interleave by index.
+            if index is not None:
+                over = [p for p in self._open if p.index == index]
+                self._open = [p for p in self._open if p.index != index]
+                newly += [self._close(p) for p in over]
             partial = _Partial(index=index, id=call_id)
             self._open.append(partial)
         if call_id and not partial.id:
             partial.id = call_id
+        partial.provider_fields.update(extra)
         if name and name != partial.name:
             partial.name += name  # a name split over fragments
         partial.arguments += args
@@ -97,9 +131,13 @@ class StreamAssembler:
             id=partial.id or f"{self._id_prefix}_{position}",
             name=partial.name.strip(),
             arguments=partial.arguments,
+            provider_fields=partial.provider_fields,
         )
         call.args, call.error = _parse(call.name, partial.arguments)
         self.closed.append(call)
+        self._closed_keys.add(("id", call.id))
+        if partial.index is not None:
+            self._closed_keys.add(("index", partial.index))
         return call
 
 
@@ -112,6 +150,15 @@ def _function(delta: Any) -> tuple[str, str]:
     if fn is None:
         return "", ""
     return (_field(fn, "name") or ""), (_field(fn, "arguments") or "")
+
+
+def _provider_fields(delta: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for obj in (delta, _field(delta, "function")):
+        value = _field(obj, "provider_specific_fields") if obj is not None else None
+        if isinstance(value, dict):
+            fields.update({k: v for k, v in value.items() if v is not None})
+    return fields
 
 
 def _is_complete(arguments: str) -> bool:
