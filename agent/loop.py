@@ -34,8 +34,10 @@ from .events import (
 )
 from .executor import Executor
 from .futures import Future, FutureState
+from .history import is_delivery_id
 from .instructions import ProjectInstructions, result_section
-from .model import ContextOverflow, ModelClient, Response, StreamHooks, litellm_module
+from .model import ContextOverflow, ModelClient, litellm_module
+from .response import Response, StreamHooks
 
 
 class Mode(StrEnum):
@@ -63,6 +65,8 @@ class AgentConfig:
     #: Hold a final answer given while futures are pending (off in an interactive
     #: session, where the user gets the prompt back and results arrive later).
     finishing_gate: bool = True
+    #: Times in a row the model is asked to continue an answer cut by the output limit.
+    max_continuations: int = 3
 
 
 class Finished(Exception):
@@ -73,6 +77,14 @@ class Finished(Exception):
 
 class Submitted(Finished):
     reason = "submitted"
+
+
+class Declined(Finished):
+    """The provider filtered the answer, or the model refused the task."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
 
 
 class LimitReached(Finished):
@@ -114,8 +126,9 @@ class Agent:
         self.turn = 0
         self.final_text = ""
         self.model_s = 0.0
-        self._deliveries = 0
         self._gate_prompts = 0
+        self._continuations = 0  # answers cut by the output limit, in a row
+        self._empty = 0  # empty responses, in a row
         self._calls: dict[str, Future] = {}  # call id -> future, for the current response
         #: Messages of the user that arrived during a turn, given at the next turn boundary.
         self.inbox: list[str] = []
@@ -141,8 +154,31 @@ class Agent:
         response = await self.query()
         self.messages.append(response.message())
         self.messages += await self.collect(response)
-        if not response.calls:
+        if response.calls:
+            self._continuations = self._empty = 0
+        elif not self._goes_on(response):
             await self.finish(response)
+
+    def _goes_on(self, response: Response) -> bool:
+        """A response without calls that is no answer: ask the model to go on (bounded),
+        or end the run with its own reason."""
+        if response.refusal or response.finish_reason == "content_filter":
+            reason = "refused" if response.refusal else "content_filter"
+            detail = response.refusal or "the provider's content filter stopped the answer"
+            raise Declined(reason, detail)
+        if response.finish_reason == "length":
+            if self._continuations >= self.config.max_continuations:
+                raise Declined("length", f"the answer hit the output token limit "
+                                         f"{self._continuations + 1} times in a row")
+            self._continuations += 1
+            self.messages.append({"role": "user", "content": protocol.continue_message()})
+            return True
+        if response.empty and not self.model.config.scripted and self._empty < 1:
+            # (an empty message ends a scripted run by the script format's contract)
+            self._empty += 1
+            self.messages.append({"role": "user", "content": protocol.empty_message()})
+            return True
+        return False
 
     # -- one response ----------------------------------------------------------------
 
@@ -163,6 +199,9 @@ class Agent:
             response = await self._complete(hooks)
         finally:
             self.model_s += time.monotonic() - started
+        if response.interrupted:
+            self.bus.publish(Notice("warning", f"the response broke off after {len(response.calls)} "
+                                               f"call(s); going on with them ({response.interrupted})"))
         self.bus.publish(
             ResponseDone(
                 turn, response.text, len(response.calls), response.prompt_tokens,
@@ -247,8 +286,9 @@ class Agent:
         contents: dict[str, str] = {}
         turn_futures: list[Future] = []
         for call in response.calls:
-            error = call.error or self._unknown(call)
-            if error is not None:
+            if call.error is not None:
+                contents[call.id] = protocol.argument_error(call.error, response.finish_reason == "length")
+            elif (error := self._unknown(call)) is not None:
                 contents[call.id] = f"error: {error}"
             elif self._is_tool(call):
                 future = self._calls.get(call.id) or self.executor.submit(
@@ -317,8 +357,10 @@ class Agent:
         ready = [f for f in self.executor.undelivered() if f.done.is_set()]
         if not ready:
             return 0
-        self._deliveries += 1
-        call = protocol.delivery_call([f.id for f in ready], self._deliveries)
+        # numbered over the whole conversation, a resumed one included: ids must be unique
+        n = 1 + sum(1 for m in self.messages if m.get("role") == "assistant"
+                    for c in m.get("tool_calls") or [] if is_delivery_id(str(c.get("id"))))
+        call = protocol.delivery_call([f.id for f in ready], n)
         call_id = call["tool_calls"][0]["id"]
         body = "\n\n".join(self._deliver_one(f, "delivery") for f in ready)
         self.messages += [call, protocol.tool_message(call_id, protocol.AWAIT, body)]

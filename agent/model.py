@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import history, retry
 from .assembler import StreamAssembler, ToolCall
 from .caching import cache_usage, is_ollama, takes_cache_control, with_breakpoints
 from .context import Budget, budget_for
+from .response import Response, StreamHooks, StreamState
 from .server_window import server_window
 
 _litellm: Any = None
@@ -85,57 +85,9 @@ class ModelConfig:
         return self.model.startswith("scripted/")
 
 
-@dataclass
-class Response:
-    text: str
-    calls: list[ToolCall]
-    prompt_tokens: int
-    completion_tokens: int
-    cost_usd: float
-    finish_reason: str | None
-    duration_s: float
-    first_token_s: float | None
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-
-    def message(self) -> dict[str, Any]:
-        msg: dict[str, Any] = {"role": "assistant", "content": self.text or None}
-        if self.calls:
-            msg["tool_calls"] = [c.as_message_part() for c in self.calls]
-        return msg
-
-
-@dataclass
-class StreamHooks:
-    on_first_token: Callable[[], None] = lambda: None
-    on_text: Callable[[str], None] = lambda _t: None
-    on_call: Callable[[ToolCall], None] = lambda _c: None
-    on_retry: Callable[[int, float, str], None] = lambda _a, _d, _e: None
-
-
-def _transient(exc: BaseException, litellm: Any) -> bool:
-    names = (
-        "RateLimitError", "APIConnectionError", "Timeout", "InternalServerError",
-        "ServiceUnavailableError", "BadGatewayError",
-    )
-    kinds = tuple(getattr(litellm, n) for n in names if hasattr(litellm, n))
-    return isinstance(exc, (kinds, TimeoutError | ConnectionError))
-
-
 def _overflow(exc: BaseException, litellm: Any) -> bool:
     kind = getattr(litellm, "ContextWindowExceededError", None)
     return kind is not None and isinstance(exc, kind)
-
-
-def _misconfigured(exc: BaseException, litellm: Any) -> bool:
-    names = ("AuthenticationError", "PermissionDeniedError", "NotFoundError")
-    kinds = tuple(getattr(litellm, n) for n in names if hasattr(litellm, n))
-    if isinstance(exc, kinds):
-        return True
-    text = str(exc).lower()
-    return "llm provider not provided" in text or "missing credentials" in text or (
-        "api_key" in text and "missing" in text
-    )
 
 
 class ModelClient:
@@ -186,6 +138,23 @@ class ModelClient:
             async for _chunk in stream:
                 pass
 
+    async def aclose(self) -> None:
+        """Close litellm's cached HTTP clients while their event loop still runs (they are
+        tied to it; left open, they leak their connections when it closes)."""
+        if _litellm is None:
+            return
+        try:
+            await _litellm.close_litellm_async_clients()
+            _litellm.in_memory_llm_clients_cache.flush_cache()
+            # the shared client of the Gemini and Ollama transforms is not in that cache;
+            # its transport opens a new session on the next loop
+            shared = vars(_litellm).get("module_level_aclient")
+            transport = getattr(getattr(shared, "client", None), "_transport", None)
+            if transport is not None:
+                await transport.aclose()
+        except Exception:  # closing is best effort: the run's outcome is already decided
+            pass
+
     def check_environment(self, litellm: Any) -> None:
         """Fail early, with the variable to set, when the model's API key is missing."""
         cfg = self.config
@@ -205,37 +174,37 @@ class ModelClient:
     async def complete(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], hooks: StreamHooks
     ) -> Response:
-        """One streamed response; transient failures before any output are retried."""
+        """One streamed response. A transient failure is retried, also in the middle of the
+        stream, as long as no call has been handed on (the text streamed so far is shown
+        again); once one has, the response ends where the stream broke, with the calls it
+        closed (they may already run), and the conversation goes on from there."""
         litellm = litellm_module()
         attempt = 0
         while True:
-            emitted = False
-
-            def mark(fn: Callable[..., None]) -> Callable[..., None]:
-                def wrapped(*a: Any) -> None:
-                    nonlocal emitted
-                    emitted = True
-                    fn(*a)
-
-                return wrapped
-
+            partial = StreamState()
             guarded = StreamHooks(
                 on_first_token=hooks.on_first_token,
-                on_text=mark(hooks.on_text),
-                on_call=mark(hooks.on_call),
+                on_text=hooks.on_text,
+                on_call=partial.track(hooks.on_call),
             )
             try:
-                return await self._stream(litellm, messages, tools, guarded)
+                return await self._stream(litellm, messages, tools, guarded, partial)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if _misconfigured(exc, litellm):
+                if retry.misconfigured(exc, litellm):
                     raise ModelConfigError(_describe(exc, self.config.model)) from exc
-                if not emitted and _overflow(exc, litellm):
+                if not partial.chunks and _overflow(exc, litellm):
                     raise ContextOverflow(_describe(exc, self.config.model)) from exc
-                if emitted or attempt >= self._retries() or not _transient(exc, litellm):
+                # once the stream has begun, the server took the request: a failure in the
+                # middle of it is the server's (an Ollama runner that stopped, an overload)
+                if not (partial.chunks or retry.transient(exc, litellm)):
                     raise ModelError(_describe(exc, self.config.model)) from exc
-                delay = self.config.retry_base_s * 2**attempt * (0.5 + random.random() / 2)
+                if partial.calls:
+                    return partial.response(_describe(exc, self.config.model))
+                delay = retry.backoff(exc, attempt, self.config.retry_base_s)
+                if attempt >= self._retries() or delay is None:
+                    raise ModelError(_describe(exc, self.config.model)) from exc
                 attempt += 1
                 hooks.on_retry(attempt, delay, _describe(exc, self.config.model))
                 await asyncio.sleep(delay)
@@ -246,11 +215,12 @@ class ModelClient:
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]],
         hooks: StreamHooks,
+        partial: StreamState | None = None,
     ) -> Response:
         cfg = self.config
         kwargs: dict[str, Any] = {
             "model": cfg.model,
-            "messages": with_breakpoints(messages) if takes_cache_control(cfg.model) else messages,
+            "messages": _for_provider(messages, cfg.model),
             "tools": tools or None,
             "stream": True,
             "stream_options": {"include_usage": True},
@@ -271,11 +241,11 @@ class ModelClient:
             kwargs.setdefault("num_ctx", self.budget().window)
         started = time.monotonic()
         first: float | None = None
-        text: list[str] = []
+        acc = partial or StreamState()
         finish: str | None = None
         usage: Any = None
-        assembler = StreamAssembler()
         self.requests += 1
+        assembler = StreamAssembler(id_prefix=f"call{self.requests}")
         stream = await litellm.acompletion(**kwargs)
         async for chunk in stream:
             if getattr(chunk, "usage", None):
@@ -287,8 +257,8 @@ class ModelClient:
             if first is None and (delta.content or delta.tool_calls):
                 first = time.monotonic() - started
                 hooks.on_first_token()
+            acc.take(delta)
             if delta.content:
-                text.append(delta.content)
                 hooks.on_text(delta.content)
             for call in assembler.feed(delta.tool_calls):
                 hooks.on_call(call)
@@ -296,7 +266,7 @@ class ModelClient:
                 finish = choice.finish_reason
         for call in assembler.finish():
             hooks.on_call(call)
-        content = "".join(text)
+        content = "".join(acc.text)
         prompt, completion = self._usage(litellm, usage, messages, content, assembler.closed)
         cache_read, cache_write = cache_usage(usage)
         cost = self._cost(litellm, prompt, completion, cache_read, cache_write)
@@ -316,6 +286,9 @@ class ModelClient:
             first_token_s=first,
             cache_read_tokens=cache_read,
             cache_write_tokens=cache_write,
+            reasoning="".join(acc.reasoning),
+            thinking_blocks=acc.thinking_blocks,
+            refusal="".join(acc.refusal),
         )
 
     def _usage(
@@ -345,6 +318,12 @@ class ModelClient:
             return float(p) + float(c)
         except Exception:
             return 0.0  # a model without a price in the map (local servers)
+
+
+def _for_provider(messages: list[dict[str, Any]], model: str) -> list[dict[str, Any]]:
+    """The request's messages: valid for the provider, with its cache breakpoints."""
+    rewritten = history.for_request(messages, model)
+    return with_breakpoints(rewritten) if takes_cache_control(model) else rewritten
 
 
 def _describe(exc: BaseException, model: str) -> str:

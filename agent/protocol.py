@@ -15,12 +15,11 @@ from pydantic import ValidationError
 from ..tools.base import paths_overlap
 from ..tools.workspace import Workspace
 from .futures import Future, FutureState
+from .history import delivery_id, is_delivery_id
 
 AWAIT = "await_futures"
 CANCEL = "cancel_future"
 CONTROL_TOOLS = frozenset({AWAIT, CANCEL})
-#: Call ids of the synthetic ``await_futures`` calls that deliver results before a request.
-DELIVERY_ID_PREFIX = "deliver_"
 #: The start of the message that stands for compacted turns; it names how many responses
 #: of the model it replaces ("[context summary: 7 earlier responses]").
 SUMMARY_MARK = "[context summary:"
@@ -185,13 +184,14 @@ def render_progress(future: Future, new_output: str, now: float) -> str:
 
 
 def delivery_call(ids: list[str], n: int) -> dict[str, Any]:
-    """The synthetic assistant message whose result delivers resolved futures."""
+    """The synthetic assistant message whose result delivers resolved futures; ``n``
+    counts the deliveries of the whole conversation (its id must be unique in it)."""
     return {
         "role": "assistant",
         "content": None,
         "tool_calls": [
             {
-                "id": f"{DELIVERY_ID_PREFIX}{n}",
+                "id": delivery_id(n),
                 "type": "function",
                 "function": {"name": AWAIT, "arguments": json.dumps({"ids": ids})},
             }
@@ -203,7 +203,7 @@ def is_delivery(message: dict[str, Any]) -> bool:
     """Whether ``message`` is a synthetic call that delivers results (not the model's)."""
     calls = message.get("tool_calls") or []
     return message.get("role") == "assistant" and bool(calls) and all(
-        str(c.get("id", "")).startswith(DELIVERY_ID_PREFIX) for c in calls
+        is_delivery_id(str(c.get("id", ""))) for c in calls
     )
 
 
@@ -215,6 +215,26 @@ def summary_responses(content: str) -> int:
     """How many responses of the model a summary message stands for (0: not a summary)."""
     rest = content.removeprefix(SUMMARY_MARK).split() if content.startswith(SUMMARY_MARK) else []
     return int(rest[0]) if rest and rest[0].isdigit() else 0
+
+
+def argument_error(error: str, cut: bool) -> str:
+    """The result of a call whose arguments could not be used."""
+    if cut:
+        return (f"error: your response reached the output token limit before this call was "
+                f"complete ({error}). It was not run, and the conversation shows {{}} as its "
+                "arguments. Call it again, with shorter arguments if they were long (edit in "
+                "smaller steps).")
+    return (f"error: {error}. The call was not run; the conversation shows {{}} as its "
+            "arguments. Call it again with a JSON object as arguments.")
+
+
+def continue_message() -> str:
+    return ("Your last response was cut off by the output token limit. Continue exactly where "
+            "it stopped.")
+
+
+def empty_message() -> str:
+    return "Your last response was empty. Continue the task, or give your final answer."
 
 
 def gate_message(count: int) -> str:

@@ -4,9 +4,10 @@
 path with the script's latency profile: text in several chunks, each tool call's
 arguments in several fragments, so a call closes mid-response. It is open-loop: tool
 results are never read. Which turn to answer is the number of assistant messages in the
-conversation that it wrote (the executor's delivery messages do not count, a summary of
-compacted turns counts the responses it names), so a resumed conversation continues where
-it was.
+conversation that it wrote (the executor's delivery messages and the short messages the
+request's rewrite puts between a tool result and a user message do not count, a summary
+of compacted turns counts the responses it names), so a resumed conversation continues
+where it was.
 
 This module imports litellm; import it only through ``agent.model``.
 """
@@ -22,7 +23,8 @@ from typing import Any
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk
 
-from .protocol import DELIVERY_ID_PREFIX, summary_responses
+from .history import BRIDGE, is_delivery_id
+from .protocol import summary_responses
 from .script import Profile, Script, ScriptedCall, Turn, call_tokens, load_script, tokens
 
 PROVIDER = "scripted"
@@ -77,8 +79,10 @@ def turn_index(messages: list[dict[str, Any]]) -> int:
         if m.get("role") != "assistant":
             continue
         calls = m.get("tool_calls") or []
-        if calls and all(_call_id(c).startswith(DELIVERY_ID_PREFIX) for c in calls):
+        if calls and all(is_delivery_id(_call_id(c)) for c in calls):
             continue
+        if not calls and _text(m.get("content")) == BRIDGE:
+            continue  # put in by the request's rewrite, not written by the model
         count += 1
     return count
 

@@ -323,6 +323,7 @@ class Session:
             if self.executor is not None:
                 await self.executor.drain()
             await self._stack.aclose()
+            await self.model.aclose()
         finally:
             outcome = await self._wrap_up(status, reason, error)
             if self._writer is not None:

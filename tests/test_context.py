@@ -16,6 +16,7 @@ from asyncfc_agent.agent.context import (
     brief,
     budget_for,
 )
+from asyncfc_agent.agent.history import delivery_id
 from asyncfc_agent.agent.model import litellm_module
 
 SYSTEM = {"role": "system", "content": "You are an engineer. " * 20}
@@ -50,7 +51,7 @@ def history(steps: int = 12) -> list[dict[str, Any]]:
         else:
             messages += response(k, result(f"f{k + 1}", 0, 80))
     messages += [protocol.delivery_call(["f2"], 1),
-                 protocol.tool_message("deliver_1", protocol.AWAIT, result("f2", 0, 5))]
+                 protocol.tool_message(delivery_id(1), protocol.AWAIT, result("f2", 0, 5))]
     messages += response(steps, "short")
     return messages
 

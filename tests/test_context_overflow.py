@@ -24,7 +24,8 @@ from asyncfc_agent.agent.events import (
 )
 from asyncfc_agent.agent.executor import Executor, ExecutorConfig
 from asyncfc_agent.agent.loop import Agent, Submitted
-from asyncfc_agent.agent.model import ContextOverflow, ModelClient, ModelConfig, StreamHooks
+from asyncfc_agent.agent.model import ContextOverflow, ModelClient, ModelConfig
+from asyncfc_agent.agent.response import StreamHooks
 from asyncfc_agent.sandboxes.local import LocalSandbox
 from asyncfc_agent.tools import load_tools
 from asyncfc_agent.tools.workspace import Workspace

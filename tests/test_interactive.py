@@ -138,7 +138,7 @@ async def test_turn_ends_while_a_future_runs_and_its_result_comes_with_the_next_
         assert second.detail == "Here is the next answer."
         tail = d.messages[-4:]
         assert tail[0] == {"role": "user", "content": "and now?"}
-        assert tail[1]["tool_calls"][0]["id"].startswith("deliver_")
+        assert tail[1]["tool_calls"][0]["id"].startswith("dlv")
         assert tail[2]["role"] == "tool" and "slow-done" in tail[2]["content"]
         assert tail[3]["content"] == "Here is the next answer."
         assert f1.delivered_via == "delivery"
@@ -435,7 +435,7 @@ async def test_an_idle_session_wakes_the_model_when_its_future_resolves(
         assert wake.futures == ["f1"] and wake.reason == "resolved" and wake.streak == 1
         assert wake.turn == 3  # the wake-up turn's first model response
         # the results come first, then the words that ask for a reaction
-        assert d.messages[-4]["tool_calls"][0]["id"].startswith("deliver_")
+        assert d.messages[-4]["tool_calls"][0]["id"].startswith("dlv")
         assert "gate-open" in d.messages[-3]["content"]
         assert d.messages[-2]["role"] == "user" and "f1" in d.messages[-2]["content"]
         assert d.inter.user_turns == 1 and not d.inter.waker.waiting()

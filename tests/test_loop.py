@@ -89,7 +89,7 @@ async def test_fast_call_inline_slow_call_handle_then_delivery(run_script: Any) 
     handle = json.loads(first_results[1])
     assert handle["future"] == "f2" and handle["status"] == "running" and handle["tool"] == "run"
     deliveries = [m for m in r.messages if m["role"] == "assistant"
-                  and (m.get("tool_calls") or [{}])[0].get("id", "").startswith("deliver_")]
+                  and (m.get("tool_calls") or [{}])[0].get("id", "").startswith("dlv")]
     assert deliveries, "f2 was never delivered"
     args = json.loads(deliveries[0]["tool_calls"][0]["function"]["arguments"])
     assert args == {"ids": ["f2"]}

@@ -59,6 +59,13 @@ OLLAMA_SHOW = {
 }
 
 
+class _Quiet(ThreadingHTTPServer):
+    """A client that hangs up on a stream is part of the game: not worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 @dataclass
 class Recorded:
     path: str
@@ -75,7 +82,7 @@ class WireServer:
         self.requests: list[Recorded] = []
         self.sent: list[Sent] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd = _Quiet(("127.0.0.1", 0), _handler(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
