@@ -97,6 +97,7 @@ class ModelClient:
         self.completion_tokens = 0
         self.cost_usd = 0.0
         self.requests = 0
+        self._state = StreamState()
         self.cache_read_tokens = 0
         self.cache_write_tokens = 0
         self._budget: tuple[tuple[str, int | None], Budget] | None = None
@@ -181,14 +182,14 @@ class ModelClient:
         litellm = litellm_module()
         attempt = 0
         while True:
-            partial = StreamState()
+            partial = self._state = StreamState()
             guarded = StreamHooks(
                 on_first_token=hooks.on_first_token,
                 on_text=hooks.on_text,
                 on_call=partial.track(hooks.on_call),
             )
             try:
-                return await self._stream(litellm, messages, tools, guarded, partial)
+                return await self._stream(litellm, messages, tools, guarded)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -215,7 +216,6 @@ class ModelClient:
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]],
         hooks: StreamHooks,
-        partial: StreamState | None = None,
     ) -> Response:
         cfg = self.config
         kwargs: dict[str, Any] = {
@@ -241,7 +241,7 @@ class ModelClient:
             kwargs.setdefault("num_ctx", self.budget().window)
         started = time.monotonic()
         first: float | None = None
-        acc = partial or StreamState()
+        acc = self._state  # what the stream sent so far, for complete() when it breaks
         finish: str | None = None
         usage: Any = None
         self.requests += 1

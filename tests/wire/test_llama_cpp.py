@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ PYTHON = os.environ.get("ASYNCFC_LLAMA_PYTHON")
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.llama,
     pytest.mark.skipif(not PYTHON, reason="set ASYNCFC_LLAMA_PYTHON (make test-llama does)"),
 ]
 
@@ -76,7 +78,7 @@ def test_solve_runs_to_its_end_against_llama_cpp(llama_server: str, tmp_path: Pa
     out = tmp_path / "out"
     env = {**os.environ, "OPENAI_API_KEY": "none", "ASYNCFC_HOME": str(tmp_path / "home"),
            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    cmd = [os.environ.get("PYTHON", "python3"), "-m", "asyncfc_agent.cli", "solve",
+    cmd = [sys.executable, "-m", "asyncfc_agent.cli", "solve",
            "Fix add() in calc.py so that the test passes.", "--repo", str(repo),
            "--model", "openai/smollm2", "--api-base", llama_server, "--sandbox", "local",
            "--plain", "--out", str(out), "--max-turns", "4"]
