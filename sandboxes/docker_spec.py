@@ -51,7 +51,10 @@ def create_container(client: Any, spec: ContainerSpec) -> str:
     api = client.api
     config = api.create_container_config(
         spec.image,
-        command=["python3", "-I", "-S", "-B", "-u", RUNNER],
+        # as the entrypoint: an image's own (a project may name its image) would start
+        # first, as PID 1, holding the attach stream the runner speaks on
+        entrypoint=["python3", "-I", "-S", "-B", "-u", RUNNER],
+        command=[],
         user=spec.user,
         working_dir=spec.config.workdir,
         environment=environment(spec.config),
@@ -125,16 +128,32 @@ def git_binds(spec: ContainerSpec) -> dict[str, dict[str, str]]:
         return {}
     binds = {}
     dotgit = spec.workspace / ".git"
-    over_itself = {"bind": posixpath.join(spec.config.workdir, ".git"), "mode": "ro"}
+    inside = posixpath.join(spec.config.workdir, ".git")
+    over_itself = {"bind": inside, "mode": "ro"}
     # a symlink would be followed by the engine: only what git made is bound
     if _plain_file(dotgit):
         binds[str(dotgit)] = over_itself
     elif dotgit == spec.git_dir and _plain_dir(dotgit):
-        return {str(dotgit): over_itself}
+        return {str(dotgit): over_itself, **_no_config(dotgit, inside)}
     if spec.config.mount_git:
         common = trusted_common_dir(spec.git_dir)
         binds[str(common)] = {"bind": str(common), "mode": "ro"}
+        binds.update(_no_config(common, str(common)))
     return binds
+
+
+def _no_config(git_dir: Path, inside: str) -> dict[str, dict[str, str]]:
+    """An empty file over the repository's config in the container.
+
+    The config may hold credentials (a token in a remote's URL, the authorization header
+    a CI checkout leaves in ``http.<url>.extraheader``), and whatever a command reads can
+    reach the model provider and the record. Git in the sandbox only reads history, which
+    needs no config (a repository with format extensions, such as SHA-256 objects, is not
+    readable there).
+    """
+    if not _plain_file(git_dir / "config"):
+        return {}
+    return {os.devnull: {"bind": posixpath.join(inside, "config"), "mode": "ro"}}
 
 
 def trusted_common_dir(git_dir: Path) -> Path:
