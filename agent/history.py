@@ -57,6 +57,20 @@ def delivery_id(n: int) -> str:
     return f"{DELIVERY_ID_PREFIX}{n:06d}"
 
 
+def next_delivery(messages: list[dict[str, Any]]) -> int:
+    """The number of the next delivery: past every one in the conversation, including
+    those of an earlier process, and never reusing one of a delivery still in it when
+    older ones were compacted away."""
+    last = 0
+    for m in messages:
+        for c in m.get("tool_calls") or [] if m.get("role") == "assistant" else []:
+            cid = str(c.get("id", ""))
+            digits = cid.removeprefix(OLD_DELIVERY_ID_PREFIX).removeprefix(DELIVERY_ID_PREFIX)
+            if is_delivery_id(cid) and digits.isdigit():
+                last = max(last, int(digits))
+    return last + 1
+
+
 def _digest(text: str, length: int) -> str:
     value = int.from_bytes(hashlib.sha256(text.encode()).digest()[:12], "big")
     out = []

@@ -34,7 +34,7 @@ from .events import (
 )
 from .executor import Executor
 from .futures import Future, FutureState
-from .history import is_delivery_id
+from .history import next_delivery
 from .instructions import ProjectInstructions, result_section
 from .model import ContextOverflow, ModelClient, litellm_module
 from .response import Response, StreamHooks
@@ -358,9 +358,7 @@ class Agent:
         if not ready:
             return 0
         # numbered over the whole conversation, a resumed one included: ids must be unique
-        n = 1 + sum(1 for m in self.messages if m.get("role") == "assistant"
-                    for c in m.get("tool_calls") or [] if is_delivery_id(str(c.get("id"))))
-        call = protocol.delivery_call([f.id for f in ready], n)
+        call = protocol.delivery_call([f.id for f in ready], next_delivery(self.messages))
         call_id = call["tool_calls"][0]["id"]
         body = "\n\n".join(self._deliver_one(f, "delivery") for f in ready)
         self.messages += [call, protocol.tool_message(call_id, protocol.AWAIT, body)]

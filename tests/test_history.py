@@ -110,3 +110,14 @@ def test_the_recorded_conversation_is_not_changed() -> None:
     before = json.dumps(messages)
     history.for_request(messages, "mistral/x")
     assert json.dumps(messages) == before
+
+
+def test_deliveries_are_numbered_past_every_one_in_the_conversation() -> None:
+    assert history.next_delivery([user("t")]) == 1
+    resumed = [assistant(call("deliver_4", "await_futures", "{}")), tool("deliver_4")]
+    assert history.next_delivery(resumed) == 5
+    # older deliveries compacted away: the number still goes past the newest one left
+    compacted = [user("[context summary: 3 earlier responses]"),
+                 assistant(call(history.delivery_id(7), "await_futures", "{}")),
+                 tool(history.delivery_id(7)), assistant(call("abcdefghi")), tool("abcdefghi")]
+    assert history.next_delivery(compacted) == 8
