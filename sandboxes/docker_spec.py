@@ -96,8 +96,11 @@ def host_config(spec: ContainerSpec) -> dict[str, Any]:
         str(RUNNER_HOST): {"bind": RUNNER, "mode": "ro"},
     }
     binds.update(git_binds(spec))
+    listed = [f"{host}:{b['bind']}:{b['mode']}" for host, b in binds.items()]
+    # one host file over many: docker-py's mapping has room for one target per source
+    listed += [f"{os.devnull}:{target}:ro" for target in hidden_configs(spec)]
     return {
-        "binds": binds,
+        "binds": listed,
         "network_mode": cfg.network,
         "mem_limit": cfg.memory,
         "memswap_limit": cfg.memory,
@@ -128,32 +131,51 @@ def git_binds(spec: ContainerSpec) -> dict[str, dict[str, str]]:
         return {}
     binds = {}
     dotgit = spec.workspace / ".git"
-    inside = posixpath.join(spec.config.workdir, ".git")
-    over_itself = {"bind": inside, "mode": "ro"}
+    over_itself = {"bind": posixpath.join(spec.config.workdir, ".git"), "mode": "ro"}
     # a symlink would be followed by the engine: only what git made is bound
     if _plain_file(dotgit):
         binds[str(dotgit)] = over_itself
     elif dotgit == spec.git_dir and _plain_dir(dotgit):
-        return {str(dotgit): over_itself, **_no_config(dotgit, inside)}
+        return {str(dotgit): over_itself}
     if spec.config.mount_git:
         common = trusted_common_dir(spec.git_dir)
         binds[str(common)] = {"bind": str(common), "mode": "ro"}
-        binds.update(_no_config(common, str(common)))
     return binds
 
 
-def _no_config(git_dir: Path, inside: str) -> dict[str, dict[str, str]]:
-    """An empty file over the repository's config in the container.
+#: Submodules nest their git directories in ``modules/<name>/``; a bound on the walk.
+_MAX_CONFIGS = 64
 
-    The config may hold credentials (a token in a remote's URL, the authorization header
-    a CI checkout leaves in ``http.<url>.extraheader``), and whatever a command reads can
-    reach the model provider and the record. Git in the sandbox only reads history, which
-    needs no config (a repository with format extensions, such as SHA-256 objects, is not
-    readable there).
+
+def hidden_configs(spec: ContainerSpec) -> list[str]:
+    """Paths in the container of the git configs that an empty file is mounted over.
+
+    A config may hold credentials (a token in a remote's URL, the authorization header a
+    CI checkout leaves in ``http.<url>.extraheader``, in submodules' configs too), and
+    whatever a command reads can reach the model provider and the record. Git in the
+    sandbox only reads history, which needs no config (a repository with format
+    extensions, such as SHA-256 objects, is not readable there).
     """
-    if not _plain_file(git_dir / "config"):
-        return {}
-    return {os.devnull: {"bind": posixpath.join(inside, "config"), "mode": "ro"}}
+    if spec.git_dir is None:
+        return []
+    dotgit = spec.workspace / ".git"
+    if dotgit == spec.git_dir and _plain_dir(dotgit):  # --in-place
+        host, inside = dotgit, posixpath.join(spec.config.workdir, ".git")
+    elif spec.config.mount_git:
+        host = trusted_common_dir(spec.git_dir)
+        inside = str(host)
+    else:
+        return []
+    found = [""] if _plain_file(host / "config") else []
+    # the user's git directory, not the sandbox's: walking it follows nothing of theirs
+    for folder, dirs, files in os.walk(host / "modules"):
+        dirs.sort()
+        rel = os.path.relpath(folder, host)
+        if "config" in files and len(found) < _MAX_CONFIGS and _plain_file(Path(folder, "config")):
+            found.append(rel)
+        dirs[:] = [d for d in dirs if d not in ("objects", "refs", "logs", "hooks")]
+    return [posixpath.join(inside, rel, "config") if rel else posixpath.join(inside, "config")
+            for rel in found]
 
 
 def trusted_common_dir(git_dir: Path) -> Path:
