@@ -35,16 +35,20 @@ def test_known_failure():
 
 
 def outcomes(tmp_path: Path, **env: str) -> dict[str, str]:
-    shutil.copy(Path(__file__).parent / "conftest.py", tmp_path / "conftest.py")
+    here = Path(__file__).parent
+    shutil.copy(here / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    docker: d\n    llama: l\n")
     (tmp_path / "test_suite.py").write_text(SUITE)
     clean = {k: v for k, v in os.environ.items() if k not in ("ASYNCFC_NO_SKIPS", "ASYNCFC_REQUIRE_DOCKER")}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "test_suite.py"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        env={**clean, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", **env},
+        env={**clean, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", **env,  # the helpers conftest imports
+             "PYTHONPATH": os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")])},
     )
-    return dict(re.findall(r"::test_(\w+) (PASSED|FAILED|SKIPPED|XFAIL)", proc.stdout))
+    found = dict(re.findall(r"::test_(\w+) (PASSED|FAILED|SKIPPED|XFAIL)", proc.stdout))
+    assert found, proc.stdout + proc.stderr
+    return found
 
 
 @pytest.mark.parametrize(("env", "expected"), [
