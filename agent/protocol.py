@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..tools.base import paths_overlap
+from ..tools.text import some_paths
 from ..tools.workspace import Workspace
 from .futures import Future, FutureState
 from .history import delivery_id, is_delivery_id
@@ -138,7 +139,7 @@ def header(future: Future, workspace: Workspace, now: float) -> str:
     future.stale_paths = stale
     line = f"[{future.id} {future.tool}: {', '.join(parts)}"
     if stale:
-        line += f"; edited since: {', '.join(stale)} (this result may be stale)"
+        line += f"; edited since: {some_paths(stale)} (this result may be stale)"
     return line + "]"
 
 

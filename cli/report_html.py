@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 from ..agent.timeline import FutureSpan, RequestSpan, RunTracker, Summary, summarize
+from ..tools.text import some_paths
 from .plain import short_args
 from .sanitize import sanitize
 
@@ -135,7 +136,7 @@ def future_tip(f: FutureSpan, end: float) -> str:
     if f.workspace_rev is not None:
         lines.append(f"ran on rev {f.workspace_rev}")
     if f.stale:
-        lines.append("stale: " + ", ".join(sorted(f.stale_paths)))
+        lines.append("stale: " + some_paths(sorted(f.stale_paths)))
     if f.delivered_t is not None:
         lines.append(f"delivered ({f.delivered_via}) at {f.delivered_t:.2f} s")
     if f.error:

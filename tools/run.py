@@ -8,10 +8,10 @@ from pydantic import Field
 
 from ..sandboxes.base import ExecResult
 from .base import Effects, Tool, ToolArgs, ToolContext, ToolResult, ToolsConfig
-from .text import command_result, plural
+from .text import LIST_PATHS, command_result, plural, some_paths
 
 #: Changed files named in the output at most; the result's ``edited`` has them all.
-LIST_CHANGED = 20
+LIST_CHANGED = LIST_PATHS
 
 
 class RunArgs(ToolArgs):
@@ -25,9 +25,7 @@ class RunArgs(ToolArgs):
 
 
 def changed_note(changed: list[str]) -> str:
-    names = ", ".join(changed[:LIST_CHANGED])
-    more = f", ... ({len(changed) - LIST_CHANGED} more)" if len(changed) > LIST_CHANGED else ""
-    return f"[changed {plural(len(changed), 'file')}: {names}{more}]"
+    return f"[changed {plural(len(changed), 'file')}: {some_paths(changed, LIST_CHANGED)}]"
 
 
 class Run(Tool[RunArgs]):

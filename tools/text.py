@@ -24,6 +24,17 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {words or word + 's'}"
 
 
+#: Paths a note lists at most; the rest are counted.
+LIST_PATHS = 20
+
+
+def some_paths(paths: list[str], limit: int = LIST_PATHS) -> str:
+    """``a, b, ... (19,980 more)``: a command can change a quarter of a million files, and
+    each result that names them would otherwise carry every name."""
+    more = f", ... ({len(paths) - limit:,} more)" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
 def shown(path: str) -> str:
     """A workspace-relative path as the model should read it (``.`` for the root)."""
     return path or "."
