@@ -154,6 +154,8 @@ class Agent:
         response = await self.query()
         self.messages.append(response.message())
         self.messages += await self.collect(response)
+        if response.interrupted:
+            self.messages.append({"role": "user", "content": protocol.interrupted_message(len(response.calls))})
         if response.calls:
             self._continuations = self._empty = 0
         elif not self._goes_on(response):

@@ -234,6 +234,12 @@ def continue_message() -> str:
             "it stopped.")
 
 
+def interrupted_message(calls: int) -> str:
+    return (f"Your last response broke off (the connection to you failed) after {calls} "
+            "tool call(s); their results are above. Anything you meant to write or call after "
+            "them was lost: go on from here.")
+
+
 def empty_message() -> str:
     return "Your last response was empty. Continue the task, or give your final answer."
 

@@ -86,7 +86,9 @@ def first_replies(quirk: str, provider: str) -> list[Reply] | None:
     if quirk == "dropped":
         return [Reply(text=text, calls=READS, drop_after=3)]
     if quirk == "dropped_after_call":
-        shape = frozenset({"whole"})
+        # whole calls in the streamed formats; Gemini and Ollama send each call whole anyway,
+        # one a chunk unless told to put them all in one
+        shape = frozenset({"whole"}) if streamed_args else frozenset()
         return [Reply(text=text, calls=READS, shape=shape,
                       drop_after=_frames_before_second_call(provider))]
     if quirk == "rate_limited":

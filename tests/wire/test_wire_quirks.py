@@ -4,6 +4,7 @@ no request its provider would reject."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ def test_the_run_goes_past_the_quirk_with_valid_requests(quirk: str, provider: s
     if run.reason == "submitted":
         # it went on past the quirk: the edit of the script's second half was made
         assert "edit_file" in [f["tool"] for f in run.result["futures"]], run.output
+    if quirk == "dropped_after_call":  # the model is told what was lost
+        assert "broke off" in json.dumps(server.requests[1].body)
 
 
 def test_a_connection_that_keeps_dropping_ends_as_an_infrastructure_error(tmp_path: Path) -> None:
