@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agent.events import CallClosed, Event
+from ..tools.text import some_paths
 from .sanitize import sanitize, sanitize_line
 
 #: GitHub shows at most 1 MiB of a step summary; a long patch is cut well before that.
@@ -123,7 +124,8 @@ def _figures(rep: dict[str, Any]) -> list[str]:
         ("Exit", md_text(f"{rep['exit_code']} ({rep['exit_reason']})")),
         ("Tests", md_text(f"{tests.get('future') or '-'}: {verdict}, {where}")),
         ("Branch", _branch_cell(rep)),
-        ("Files changed", ", ".join(md_code(f) for f in rep.get("files_changed") or []) or "none"),
+        # counted past a few: GitHub drops a step summary over 1 MiB whole
+        ("Files changed", some_paths([md_code(f) for f in rep.get("files_changed") or []]) or "none"),
         ("Model", f"{md_code(rep.get('model', '?'))}, "
                   + md_text(f"mode {rep.get('mode', '?')}, sandbox {rep.get('sandbox', '?')}")),
         ("Time", md_text(f"{rep.get('wall_s') or 0:.1f} s wall, {rep.get('model_s') or 0:.1f} s model, "

@@ -38,3 +38,14 @@ def test_many_changed_files_are_counted_not_listed(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = page.read_text()
     assert "d/f000001" in text and "d/f019999" not in text
+
+
+def test_the_ci_step_summary_counts_many_changed_files() -> None:
+    from asyncfc_agent.cli import ci_report
+
+    files = [f"d/f{i:06d}" for i in range(1, FILES + 1)]
+    rep = {"exit_code": 1, "exit_reason": "submitted", "reason": "not solved", "issue": {},
+           "files_changed": files, "ledger": []}
+    summary = ci_report.markdown(rep)
+    assert "`d/f000001`" in summary and "`d/f019999`" not in summary
+    assert f"({FILES - 20:,} more)" in summary and len(summary) < 5000
