@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from wire.replies import Call, Reply
 
-OPENAI_FAMILY = frozenset({"openai", "compat", "mistral", "deepseek"})
+OPENAI_FAMILY = frozenset({"openai", "azure", "compat", "mistral", "deepseek"})
 READS = [Call.of("read_file", path="calc.py"), Call.of("grep", pattern="def add")]
-#: The four wire formats; Mistral, DeepSeek and compatible servers speak OpenAI's with
+#: The four wire formats; Azure, Mistral, DeepSeek and compatible servers speak OpenAI's with
 #: rules of their own, so they play the quirks that touch those rules.
 FORMATS = ("openai", "anthropic", "gemini", "ollama")
 RULE_QUIRKS = {
@@ -19,6 +19,8 @@ RULE_QUIRKS = {
                 "dropped_after_call"},
     "deepseek": {"reasoning", "cut_by_length", "delivery"},
     "compat": {"interleaved", "trailing", "empty", "reasoning"},
+    "azure": {"cut_by_length", "empty_response", "reasoning", "delivery", "content_filter",
+              "midstream_error"},
 }
 
 

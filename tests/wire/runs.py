@@ -18,8 +18,8 @@ from wire.server import WireServer
 #: Every provider's key variable, so that litellm never stops for a missing key.
 KEYS = {name: "test-key" for name in (
     "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY",
-    "DEEPSEEK_API_KEY",
-)}
+    "DEEPSEEK_API_KEY", "AZURE_API_KEY",
+)} | {"AZURE_API_VERSION": "2024-10-21"}
 #: Retries of the run start after a few milliseconds, not seconds.
 CONFIG = "[model]\nretry_base_s = 0.01\n"
 

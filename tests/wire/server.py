@@ -43,6 +43,8 @@ def _openai_ids(style: str) -> Callable[[Reply, int], Rendered]:
 PROVIDERS: dict[str, Provider] = {
     "openai": Provider("openai/x", "/chat/completions", _openai_ids("openai"), "openai"),
     "compat": Provider("openai/x", "/chat/completions", _openai_ids("openai"), "compat"),
+    "azure": Provider("azure/x", "/openai/deployments/x/chat/completions", _openai_ids("openai"),
+                      "openai"),
     "mistral": Provider("mistral/x", "/v1/chat/completions", _openai_ids("mistral"), "mistral"),
     "deepseek": Provider("deepseek/x", "/chat/completions", _openai_ids("openai"), "deepseek"),
     "anthropic": Provider("anthropic/claude-x", "/v1/messages", formats.anthropic, "anthropic"),
