@@ -265,6 +265,10 @@ def main() -> None:
         # the container's init: no process holds the attach stream but this undumpable
         # one, no signal from a command can end it, and it reaps what commands orphan
         signal.signal(signal.SIGCHLD, reap_orphans)
+        # the kernel hands PID 1 only the signals it handles, and Python handles SIGINT
+        # (KeyboardInterrupt): a command's ``kill -INT 1`` would end the container. A
+        # handler, not SIG_IGN, so that commands still start with the default.
+        signal.signal(signal.SIGINT, lambda *_: None)
     else:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     undumpable()
