@@ -109,3 +109,34 @@ def test_a_request_litellm_cannot_build_is_a_configuration_error_not_retried() -
             complete(cfg, seen)
         assert not isinstance(refused.value, ModelConfigError)  # a refused connection is transient
         assert len(seen.retries) == 1
+
+
+@pytest.mark.parametrize("provider", ["gemini", "ollama", "anthropic", "mistral"])
+def test_a_history_with_cut_arguments_and_old_ids_reaches_every_provider_valid(provider: str) -> None:
+    # what a session resumed from an older version, or switched from another model, holds:
+    # arguments cut by max_tokens, duplicate delivery ids, a user message after a result
+    cut = {"id": "call_1", "type": "function", "function": {"name": "grep", "arguments": '{"pattern": "de'}}
+    delivery = {"id": "deliver_1", "type": "function", "function": {"name": "await_futures", "arguments": "{}"}}
+    history = [*MESSAGES,
+               {"role": "assistant", "content": None, "tool_calls": [cut]},
+               {"role": "tool", "tool_call_id": "call_1", "name": "grep", "content": "error: cut"},
+               {"role": "assistant", "content": None, "tool_calls": [delivery]},
+               {"role": "tool", "tool_call_id": "deliver_1", "name": "await_futures", "content": "f1 done"},
+               {"role": "user", "content": "resumed"},
+               {"role": "assistant", "content": None, "tool_calls": [delivery]},
+               {"role": "tool", "tool_call_id": "deliver_1", "name": "await_futures", "content": "f2 done"},
+               {"role": "assistant", "content": ""}]
+    seen = Seen()
+    with WireServer(provider, [Reply(text="ok")]) as server:
+        cfg = config(server)
+
+        async def once() -> Response:
+            model = ModelClient(cfg)
+            try:
+                return await model.complete(history, [], seen.hooks())
+            finally:
+                await model.aclose()
+
+        response = asyncio.run(once())
+    assert response.text == "ok" and seen.retries == []
+    assert len(server.requests) == 1 and server.violations == []
