@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..safefs import FsError, Root, read_head
+from .protocol import inert
 
 #: File names read, in order of preference: the first found in a folder is used.
 NAMES = ("AGENTS.md", "CLAUDE.md")
@@ -73,7 +74,8 @@ def result_section(docs: list[Instructions]) -> str:
     for doc in docs:
         cut = "\n[... cut: the file is longer]" if doc.truncated else ""
         parts.append(f"\n\n[project instructions for {posixpath.dirname(doc.path)}/, "
-                     f"from {doc.path}]\n{doc.text.strip()}{cut}")
+                     # a command can write a folder's file: it may imitate a result too
+                     f"from {doc.path}]\n{inert(doc.text.strip())}{cut}")
     return "".join(parts)
 
 
