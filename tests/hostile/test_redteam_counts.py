@@ -18,11 +18,13 @@ FILES = 20_000
 def test_many_changed_files_are_counted_not_listed(tmp_path: Path) -> None:
     h = hostile(tmp_path)
     config = tmp_path / "cfg.toml"
-    # a whole-workspace reader on a snapshot, still running while the files appear
-    config.write_text('[tools]\ntest_command = "sleep 3; echo ok"\n')
+    # a whole-workspace reader on a snapshot, still running while the files appear: it
+    # ends when a command ordered after the one making them (both write) says so
+    flag = tmp_path / "made"
+    config.write_text(f'[tools]\ntest_command = "while [ ! -e {flag} ]; do sleep 0.1; done"\n')
     many = f"mkdir d && cd d && seq -f 'f%06g' 1 {FILES} | xargs touch"
-    h = run_calls(h, [{"name": "run_tests", "args": {}}, sh(many)], "--config", str(config),
-                  sandbox="local")
+    h = run_calls(h, [{"name": "run_tests", "args": {}}, sh(many), sh(f"touch {flag}")],
+                  "--config", str(config), sandbox="local")
     assert h.proc is not None and "Traceback" not in h.proc.stderr, h.proc.stderr
     results = {}
     for line in h.trajectory.splitlines():
