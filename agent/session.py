@@ -30,10 +30,9 @@ from .loop import Agent, Finished, LimitReached
 from .model import ModelClient, ModelConfigError, ModelError
 from .protocol import SYSTEM_PROMPT
 from .record import future_record, summary, test_verdict, write_result
+from .sandboxing import ensure_image, open_sandbox, reap_containers, remove_leftovers
 from .trajectory import TrajectoryWriter
 
-#: Seconds between two progress lines of an image build shown in the run's log.
-IMAGE_PROGRESS_S = 5.0
 SandboxOpener = Callable[[str, Path, str, dict[str, Any], Path | None], Sandbox]
 
 
@@ -47,37 +46,6 @@ class RunOutcome:
 
 def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def open_sandbox(
-    kind: str, workspace: Path, session_id: str, options: dict[str, Any], git_dir: Path | None
-) -> Sandbox:
-    """A sandbox of ``kind`` over ``workspace`` (not started); "auto" picks docker when usable.
-
-    ``git_dir`` is the trusted git directory of a worktree (None for a copy).
-    """
-    from ..sandboxes.config import SandboxConfig, SandboxConfigError
-    from ..sandboxes.factory import make_sandbox
-
-    try:
-        config = SandboxConfig.from_mapping(options)
-    except SandboxConfigError as exc:
-        raise SandboxError(str(exc)) from None
-    if kind == "auto":
-        kind = "docker" if engine_reachable(config.docker_host) else "local"
-    return make_sandbox(kind, workspace, session_id=session_id, config=config, git_dir=git_dir)
-
-
-def engine_reachable(docker_host: str | None = None) -> bool:
-    """Whether a Docker engine answers: then "auto" is Docker (a missing default image
-    is built), never a silent fall back to the local sandbox."""
-    from ..sandboxes import engine
-
-    try:
-        engine.connect(docker_host)
-    except SandboxError:
-        return False
-    return True
 
 
 class Session:
@@ -153,8 +121,7 @@ class Session:
         self.sandbox = self._opener(cfg.sandbox.kind, self.area.path, self.run_id, cfg.sandbox.options,
                                     self.area.git.git_dir if self.area.is_git else None)
         if self.sandbox.kind == "docker":
-            await self._reap_orphans()
-            await self._ensure_image()
+            await self._prepare_docker()
         await asyncio.gather(self.sandbox.start(), self.model.warm_up())
         # litellm leaves ~400k long-lived objects: keep the collector's full passes from
         # scanning them (they stalled the event loop for hundreds of milliseconds)
@@ -223,47 +190,18 @@ class Session:
             self.bus.publish(Notice("info", f"removed {len(reaped)} worktree(s) of dead runs "
                                             "(their uncommitted work is committed on their branch)"))
 
-    async def _reap_orphans(self) -> None:
-        """Remove containers left by sessions whose process is gone (a kill -9, a crash)."""
-        from ..sandboxes.containers import reap_orphans
-
+    async def _prepare_docker(self) -> None:
+        """Containers of dead sessions removed, and the default image there (built once)."""
         host = self.config.sandbox.options.get("docker_host")
-        reaped = await asyncio.to_thread(reap_orphans, session_id=self.run_id, docker_host=host)
-        if reaped:
-            self.bus.publish(Notice("info", f"removed {len(reaped)} container(s) of dead sessions"))
-
-    async def _ensure_image(self) -> None:
-        """Build the default sandbox image on a machine that does not have it yet."""
-        from ..sandboxes.image import ensure_default_image
-
-        config = getattr(self.sandbox, "config", None)
-        if config is None or config.image:
-            return  # an image of the user's: pulling or building it is theirs to do
+        for line in await reap_containers(self.run_id, host):
+            self.bus.publish(Notice("info", line))
         loop = asyncio.get_running_loop()
-        last = [0.0]
+        assert self.sandbox is not None
 
-        def progress(line: str) -> None:  # from the build's thread; a line every few seconds
-            now = time.monotonic()
-            if now - last[0] >= IMAGE_PROGRESS_S:
-                last[0] = now
-                loop.call_soon_threadsafe(self.bus.publish, Notice("info", f"sandbox image: {line}"))
+        def notify(line: str) -> None:  # from the build's thread
+            loop.call_soon_threadsafe(self.bus.publish, Notice("info", line))
 
-        result = await asyncio.to_thread(
-            ensure_default_image, progress=progress, docker_host=config.docker_host
-        )
-        if result.built:
-            self.bus.publish(Notice(
-                "info", f"built the sandbox image {result.image} ({result.method}) in "
-                        f"{result.seconds:.0f} s; later runs use it as it is"))
-
-    async def _remove_leftovers(self) -> None:
-        """Containers of this run that closing left (the engine was away when they died)."""
-        from ..sandboxes.containers import remove_session
-
-        host = self.config.sandbox.options.get("docker_host")
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(15):
-                await asyncio.to_thread(remove_session, self.run_id, docker_host=host)
+        await ensure_image(self.sandbox, notify)
 
     async def _fresh_sandbox(self) -> Sandbox:
         assert self.area is not None
@@ -354,7 +292,7 @@ class Session:
                     async with asyncio.timeout(15):
                         await box.close()
             if self.sandbox is not None and self.sandbox.kind == "docker":
-                await self._remove_leftovers()
+                await remove_leftovers(self.run_id, self.config.sandbox.options.get("docker_host"))
             if self.area is not None:
                 await asyncio.to_thread(self.area.remove)
             now = time.monotonic()

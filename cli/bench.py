@@ -82,7 +82,7 @@ def _list(catalog: Any, profiles: Any) -> None:
 
 def _sandbox_kind(choice: BenchSandbox) -> str:
     """One kind for every run: "auto" is decided once, here."""
-    from ..agent.session import engine_reachable
+    from ..agent.sandboxing import engine_reachable
 
     kind = choice.value
     if choice is BenchSandbox.auto:

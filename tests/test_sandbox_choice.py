@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from asyncfc_agent.agent.session import open_sandbox
+from asyncfc_agent.agent.sandboxing import open_sandbox
 from support import FIX_SCRIPT, make_repo, run_solve, write_script
 
 
