@@ -91,6 +91,7 @@ def check_report(rep: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # three full runs of the workload: minutes on a loaded machine
 async def test_every_mode_through_the_runner(tiny: Path, tmp_path: Path, home: Path) -> None:
     lines: list[str] = []
     settings = Settings(
