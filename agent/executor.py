@@ -60,6 +60,9 @@ class ExecutorConfig:
     #: Characters of one future's output published as events (views, trajectory); past
     #: it a note says so, and the result still has the output's head and tail.
     output_event_limit: int = 1_000_000
+    #: Seconds a future waits for a sandbox that died to be replaced (a Docker engine
+    #: restarting), trying again and again, before it runs on and fails with the reason.
+    sandbox_wait_s: float = 30.0
 
 
 class CallRejected(Exception):
@@ -99,6 +102,7 @@ class Executor:
         self._flush_handles: dict[str, asyncio.TimerHandle] = {}
         self._sandbox_lock = asyncio.Lock()
         self._sandbox_lost = False  # it died and no new one could be started yet
+        self._lost_since = 0.0  # when it was first found lost
         self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------
@@ -252,7 +256,7 @@ class Executor:
         future.started_s = self.bus.now()
         future.workspace_rev = self.workspace.revision
         if self._sandbox_lost:
-            await self._replace_sandbox()
+            await self._await_sandbox()
         sandbox = self.sandbox
         snapshot: Snapshot | None = None
         try:
@@ -305,11 +309,25 @@ class Executor:
             try:
                 self.sandbox = await self._sandbox_factory()
             except Exception as exc:  # the engine may be down for a while: later futures retry
+                if not self._sandbox_lost:
+                    self._lost_since = self.bus.now()
+                    self.bus.publish(Notice("error", f"could not start a new sandbox: {exc}"))
                 self._sandbox_lost = True
-                self.bus.publish(Notice("error", f"could not start a new sandbox: {exc}"))
                 return
             self._sandbox_lost = False
             self.bus.publish(Notice("warning", "the sandbox died; a new one was started"))
+
+    async def _await_sandbox(self) -> None:
+        """The sandbox could not be replaced yet (the engine is away): try again, more
+        slowly each time, until ``sandbox_wait_s`` after it was first found lost (so
+        futures after that try once and fail at once)."""
+        delay, deadline = 0.25, self._lost_since + self.config.sandbox_wait_s
+        while True:
+            await self._replace_sandbox()
+            if not self._sandbox_lost or self.bus.now() + delay > deadline:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     def _finish(
         self,
