@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -37,8 +36,8 @@ from .events import (
     WorkspaceEdited,
 )
 from .futures import Future, FutureState
+from .refs import references, substitute
 
-REF = re.compile(r"\$\{(f\d+)\}")
 #: Paths an edit event names at most; past them it names the whole workspace.
 EDITED_PATHS_SHOWN = 1000
 SandboxFactory = Callable[[], Awaitable[Sandbox]]
@@ -147,7 +146,7 @@ class Executor:
         tool = self.tools[tool_name]
         self._seq += 1
         fid = f"f{self._seq}"
-        deps = list(dict.fromkeys(REF.findall(_strings(args))))
+        deps = references(args)
         effects, problem = self._effects(tool, args, fid, deps)
         future = Future(
             id=fid, tool=tool_name, args=args, deps=deps, effects=effects, turn=turn,
@@ -249,7 +248,7 @@ class Executor:
                     f"dependency {dep_id} {dep.state.value}: {dep.error or 'no result'}"
                 )
             values[dep_id] = dep.result.output
-        return _substitute(future.args, values) if values else future.args
+        return substitute(future.args, values) if values else future.args
 
     async def _run(self, future: Future, tool: Tool[Any], parsed: Any) -> ToolResult:
         future.state = FutureState.RUNNING
@@ -448,24 +447,3 @@ class Executor:
 
 class _DependencyFailed(Exception):
     pass
-
-
-def _strings(value: Any) -> str:
-    """All string leaves of a JSON value, joined (to find references)."""
-    if isinstance(value, str):
-        return value + "\n"
-    if isinstance(value, dict):
-        return "".join(_strings(v) for v in value.values())
-    if isinstance(value, list):
-        return "".join(_strings(v) for v in value)
-    return ""
-
-
-def _substitute(value: Any, values: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        return REF.sub(lambda m: values.get(m.group(1), m.group(0)), value)
-    if isinstance(value, dict):
-        return {k: _substitute(v, values) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, values) for v in value]
-    return value

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ..agent.executor import REF
+from ..agent.refs import REF
 from ..agent.script import Profile, Script, call_close_seconds, turn_seconds
 
 Mode = Literal["async", "parallel", "sync"]
