@@ -43,7 +43,8 @@ def tree(tmp_path: Path) -> Iterator[Path]:
 
 
 def read(root: Path, rel: str) -> bytes:
-    return read_bytes(Root(root), rel, 1000)
+    data: bytes = read_bytes(Root(root), rel, 1000)
+    return data
 
 
 def test_plain_paths_and_dotdot_that_stays_inside(tree: Path) -> None:
