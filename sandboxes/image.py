@@ -122,7 +122,9 @@ def ensure_default_image(
     if image_present(client, image):
         return BuildResult(image, built=False, method="", seconds=0.0)
     lock_path = Path(tempfile.gettempdir()) / f"asyncfc-agent-image-{os.getuid()}.lock"
-    with lock_path.open("a") as lock:
+    # a shared temporary folder: never follow a link another user planted there
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "r+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if image_present(client, image):  # built by another run while this one waited
             return BuildResult(image, built=False, method="", seconds=0.0)
