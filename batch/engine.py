@@ -1,8 +1,8 @@
 """The driver of a batch on Ray: connect, submit tasks within the concurrency cap, collect
 their reports, enforce time limits, cancel on Ctrl-C, and clean up after killed workers.
 
-Each task is a Ray task that declares its CPUs and memory, so Ray never puts more on a node
-than it holds, and is spread over the nodes (each runs its sandboxes on its own Docker
+Each task is a Ray task that declares its CPUs and memory (made to fit ``--workers``:
+``reserve``), so Ray never puts more on a node than it holds, and is spread over the nodes (each runs its sandboxes on its own Docker
 engine). A worker that dies (its node lost, a crash of the process) is a system failure
 that Ray retries once; an exception of the task itself is not retried. Every task runs in
 a fresh worker process, so no state of one run (environment, caches, frozen objects)
@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from . import worker
 from .outputs import Failure
+from .reserve import Node, Resources
 from .tasks import Task
 
 #: The resource Ray gives the head node only.
@@ -41,19 +42,13 @@ class BatchInterrupted(Exception):
 
 
 @dataclass(frozen=True)
-class Resources:
-    """What one task asks of its node."""
-
-    cpus: float = 1.0
-    memory_bytes: int = 2 * 1024**3
-
-
-@dataclass(frozen=True)
 class Cluster:
     address: str
     nodes: int
     cpus: float
     local: bool
+    #: What each live node offers tasks (CPUs, memory), for fitting their reservations.
+    capacity: tuple[Node, ...] = ()
 
     def describe(self) -> str:
         where = "a local Ray instance" if self.local else f"the Ray cluster at {self.address}"
@@ -85,9 +80,14 @@ def connect(address: str | None) -> Iterator[Cluster]:
             raise BatchError(f"cannot reach {where}: {str(exc).splitlines()[0]}") from None
     try:
         alive = [n for n in ray.nodes() if n.get("Alive")]
+        capacity = tuple(
+            Node(cpus=float(n.get("Resources", {}).get("CPU", 0)),
+                 memory_bytes=float(n.get("Resources", {}).get("memory", 0)))
+            for n in alive
+        )
         yield Cluster(
             address=address or "local", nodes=len(alive), local=not address,
-            cpus=float(ray.cluster_resources().get("CPU", 0)),
+            cpus=float(ray.cluster_resources().get("CPU", 0)), capacity=capacity,
         )
     finally:
         if owned:

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .engine import Listener, Resources, Scheduler, connect
+from .engine import Listener, Scheduler, connect
 from .outputs import OutDir, summary_line
+from .reserve import Resources
+from .reserve import plan as plan_reservation
 from .tasks import Task
 
 #: Exit codes of ``batch``.
@@ -45,6 +47,7 @@ class BatchResult:
     skipped: list[str]
     wall_s: float
     interrupted: bool = False
+    reservation: Resources | None = None  # what each task reserved on its node
 
     def count(self, outcome: str) -> int:
         return sum(1 for line in self.lines if line["status"] == outcome)
@@ -100,10 +103,13 @@ def run_batch(
 
     with connect(plan.ray_address) as cluster:
         result.cluster = cluster.describe()
-        on_cluster(result.cluster, len(todo), len(kept))
+        resources, note = plan_reservation(plan.resources, plan.workers, list(cluster.capacity))
+        result.reservation = resources
+        where = result.cluster + f"; each task reserves {_describe(resources)}"
+        on_cluster(where + (f" ({note})" if note else ""), len(todo), len(kept))
         view = make_view(len(todo), len(kept))
         scheduler = Scheduler(
-            todo, batch_id, record, view, resources=plan.resources, workers=plan.workers,
+            todo, batch_id, record, view, resources=resources, workers=plan.workers,
             timeout_grace_s=plan.timeout_grace_s, cancel_grace_s=plan.cancel_grace_s,
         )
         try:
@@ -115,3 +121,8 @@ def run_batch(
     result.wall_s = time.monotonic() - started
     return result
 
+
+def _describe(resources: Resources) -> str:
+    memory = resources.memory_bytes or 0
+    size = f"{memory / 1024**3:.3g} GiB" if memory >= 1024**3 else f"{memory / 1024**2:.0f} MiB"
+    return f"{resources.cpus:g} CPU" + (f" and {size}" if memory else "")

@@ -44,8 +44,8 @@ def batch(
     verify: Annotated[bool, typer.Option("--verify", help="Run the tests on the final revision if the agent did not.")] = False,
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="At most this many tasks at once (default: as many as the cluster's resources allow).")] = None,  # noqa: UP045
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", envvar="RAY_ADDRESS", help="Join this Ray cluster (default: a local instance started for the run).")] = None,  # noqa: UP045
-    task_cpus: Annotated[float, typer.Option("--task-cpus", min=0.01, help="CPUs each task reserves on its node.")] = 1.0,
-    task_memory: Annotated[str, typer.Option("--task-memory", help="Memory each task reserves on its node (0: none).")] = "2g",
+    task_cpus: Annotated[Optional[float], typer.Option("--task-cpus", min=0.01, help="CPUs each task reserves on its node (default: up to 1, less so that --workers tasks fit).")] = None,  # noqa: UP045
+    task_memory: Annotated[Optional[str], typer.Option("--task-memory", help="Memory each task reserves on its node (0: none; default: up to 2g, less so that --workers tasks fit).")] = None,  # noqa: UP045
     plain: Annotated[bool, typer.Option("--plain", help="Log lines instead of the progress view.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Skip tasks whose result in --out is solved or unsolved; run the rest.")] = False,
 ) -> None:
@@ -54,11 +54,11 @@ def batch(
         from ..batch.engine import INSTALL_HINT
 
         fail(INSTALL_HINT, EXIT_USAGE)
-    from ..batch.engine import Resources
+    from ..batch.reserve import Resources
     from ..batch.run import BatchPlan, run_batch
     from ..batch.tasks import Defaults
 
-    memory = parse_size(task_memory)
+    memory = parse_size(task_memory) if task_memory is not None else None
     defaults = Defaults(
         model=_absolute_script(model), api_base=api_base,
         mode=mode.value if mode else None, sandbox=sandbox.value if sandbox else None,

@@ -149,6 +149,38 @@ def test_six_tasks_on_a_local_instance_with_three_workers(world: dict[str, Any])
     assert_clean(world)
 
 
+
+def test_workers_beyond_the_cpus_run_at_once_with_reservations_made_to_fit(world: dict[str, Any]) -> None:
+    # agent tasks mostly wait on the model: --workers N runs N at once even past the CPUs
+    n = min((os.cpu_count() or 2) + 2, 6)
+    started = world["root"] / "started-fit"
+    started.mkdir()
+    barrier = (f"touch {started}/$$; while [ $(ls {started} | wc -l) -lt {n} ]; do sleep 0.05; done")
+    fix = {"turns": [{"tool_calls": [{"name": "run", "args": {"command": barrier, "timeout_s": 200}}]},
+                     *FIX_SCRIPT["turns"]]}
+    script = write_script(world["root"], fix, "all-at-once.yaml")
+    tasks = world["root"] / "fit.jsonl"
+    a, _ = world["repos"]
+    tasks.write_text("".join(json.dumps({"id": f"w{i}", "repo": str(a), "issue": "Fix add()"}) + "\n"
+                             for i in range(n)))
+    out = world["root"] / "out-fit"
+    cmd = [sys.executable, "-m", "asyncfc_agent.cli", "batch", str(tasks), "--out", str(out),
+           "--model", f"scripted/{script}", "--sandbox", "local", "--plain", "--workers", str(n)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=world["env"], timeout=TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    cpus = os.cpu_count() or 2
+    share = re.search(r"each task reserves ([\d.]+) CPU", proc.stderr)
+    assert share is not None, proc.stderr
+    assert float(share.group(1)) * n <= cpus + 1e-6, proc.stderr  # all n fit on this node
+    lines = summary(out)
+    assert all(line["status"] == "solved" for line in lines.values()), lines
+    for i in range(n):
+        events = (json.loads(e) for e in (out / f"w{i}" / "trajectory.jsonl").read_text().splitlines())
+        barrier = next(e["result"] for e in events if e["kind"] == "future_resolved")
+        assert barrier.startswith("[f1 run: resolved, exit 0"), barrier  # it met all the others
+    assert most_at_once(proc.stdout) == n
+    assert_clean(world)
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
