@@ -12,13 +12,16 @@ import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from ..sandboxes.base import DEFAULT_OUTPUT_LIMIT, ExecResult, Sandbox, Snapshot
 from .errors import ToolError
 from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .outcomes import Outcomes
 
 __all__ = ["WHOLE", "Effects", "Tool", "ToolArgs", "ToolContext", "ToolError", "ToolResult",
            "ToolsConfig", "norm_path", "paths_overlap"]
@@ -138,6 +141,8 @@ class ToolContext:
     future_id: str = ""
     snapshot: Snapshot | None = None
     emit: Callable[[str], None] = lambda _text: None
+    #: Called with the outcomes of a test run so far, at each change (tools/outcomes).
+    progress: Callable[[Outcomes], None] = lambda _outcomes: None
 
     @property
     def root(self) -> str:
@@ -145,18 +150,25 @@ class ToolContext:
         return self.snapshot.path if self.snapshot is not None else self.sandbox.workdir
 
     async def exec(
-        self, command: str, *, timeout_s: float | None = None, cwd: str | None = None
+        self,
+        command: str,
+        *,
+        timeout_s: float | None = None,
+        cwd: str | None = None,
+        on_output: Callable[[str], None] | None = None,
     ) -> ExecResult:
-        """Run a shell command at the workspace root (or ``cwd`` below it), streaming output.
+        """Run a shell command at the workspace root (or ``cwd`` below it), streaming output
+        (to ``emit``, or to ``on_output`` when given).
 
         Paths of a snapshot in the output are shown as the workspace's, so the model
         sees one set of paths whichever copy a command ran on.
         """
         root = self.root
         rewrite = self.snapshot is not None and root != self.sandbox.workdir
+        sink = on_output or self.emit
 
         def emit(text: str) -> None:
-            self.emit(text.replace(root, self.sandbox.workdir) if rewrite else text)
+            sink(text.replace(root, self.sandbox.workdir) if rewrite else text)
 
         workdir = root if not cwd else posixpath.join(root, norm_path(cwd))
         result = await self.sandbox.exec(

@@ -8,6 +8,8 @@ from pydantic import Field
 
 from ..sandboxes.base import ExecResult
 from .base import Effects, Tool, ToolArgs, ToolContext, ToolResult, ToolsConfig
+from .outcomes import Outcomes, formats_for
+from .outcomes.run import exec_with_outcomes, outcomes_meta, with_summary
 from .text import LIST_PATHS, command_result, plural, some_paths
 
 #: Changed files named in the output at most; the result's ``edited`` has them all.
@@ -33,7 +35,9 @@ class Run(Tool[RunArgs]):
     description = (
         "Run a shell command at the repository root and return its output (stdout and "
         "stderr) and exit code. Files it changes are tracked. Set readonly=true for "
-        "commands that only read."
+        "commands that only read. A test command (pytest, go test, cargo test, jest) "
+        "reports its counts and first failures while it runs, and its result starts "
+        "with the failures."
     )
     Args = RunArgs
     default_timeout_s = ToolsConfig.command_timeout_s
@@ -45,26 +49,38 @@ class Run(Tool[RunArgs]):
         timeout_s = args.timeout_s or ctx.config.command_timeout_s
         # readonly commands run on a snapshot: whatever they write goes away with the copy
         if args.readonly:
-            res = await ctx.exec(args.command, timeout_s=timeout_s)
+            res, outcomes = await self._exec(ctx, args.command, timeout_s)
             changed: list[str] = []
         else:
-            res, changed = await self._tracked(ctx, args.command, timeout_s)
+            res, outcomes, changed = await self._tracked(ctx, args.command, timeout_s)
+        limit = ctx.config.output_limit
         return command_result(
-            res,
-            limit=ctx.config.output_limit,
+            with_summary(res, outcomes, limit),
+            limit=limit,
+            keep="both" if outcomes is None else "tail",
             timeout_s=timeout_s,
             edited=changed,
             notes=[changed_note(changed)] if changed else [],
-            meta={"command": args.command},
+            meta={"command": args.command, **outcomes_meta(outcomes)},
         )
 
     @staticmethod
-    async def _tracked(
+    async def _exec(
         ctx: ToolContext, command: str, timeout_s: float
-    ) -> tuple[ExecResult, list[str]]:
+    ) -> tuple[ExecResult, Outcomes | None]:
+        """Run ``command``; a test command's outcomes are read as it runs."""
+        formats = formats_for(command)
+        if not formats:
+            return await ctx.exec(command, timeout_s=timeout_s), None
+        return await exec_with_outcomes(ctx, command, formats, timeout_s=timeout_s)
+
+    @classmethod
+    async def _tracked(
+        cls, ctx: ToolContext, command: str, timeout_s: float
+    ) -> tuple[ExecResult, Outcomes | None, list[str]]:
         """Run ``command`` on the workspace; also the files it changed (by mtime and size)."""
         ws = ctx.workspace
         before = await asyncio.to_thread(ws.fingerprint)
-        res = await ctx.exec(command, timeout_s=timeout_s)
+        res, outcomes = await cls._exec(ctx, command, timeout_s)
         after = await asyncio.to_thread(ws.fingerprint)
-        return res, ws.diff_fingerprints(before, after)
+        return res, outcomes, ws.diff_fingerprints(before, after)

@@ -9,6 +9,8 @@ from pydantic import Field
 
 from .base import Effects, Tool, ToolArgs, ToolContext, ToolError, ToolResult, ToolsConfig
 from .detect import Detected, detect_tests
+from .outcomes import formats_for
+from .outcomes.run import exec_with_outcomes, outcomes_meta, with_summary
 from .text import command_result
 
 #: pytest's summary line: "=== 2 failed, 5 passed, 1 error in 0.32s ===".
@@ -64,7 +66,9 @@ class RunTests(Tool[RunTestsArgs]):
     description = (
         "Run the repository's test suite (the configured command, or detected: pytest, "
         "unittest, npm, cargo, go, make) on a snapshot of the workspace taken when the "
-        "call is made. Returns the end of the output and the exit code."
+        "call is made. While it runs, the counts so far and the first failures are "
+        "reported (pytest, go, cargo, jest); the result starts with the failures, then "
+        "the end of the output and the exit code."
     )
     Args = RunTestsArgs
     default_timeout_s = ToolsConfig.command_timeout_s
@@ -74,19 +78,33 @@ class RunTests(Tool[RunTestsArgs]):
 
     async def run(self, ctx: ToolContext, args: RunTestsArgs) -> ToolResult:
         found = tests_command(ctx)
-        return await run_project_command(ctx, found, found.narrowed(args.target), args.timeout_s)
+        command = found.narrowed(args.target)
+        if found.kind == "go":  # its JSON events are read as they come, its text shown
+            command = command.replace("go test", "go test -json", 1)
+        formats = formats_for(command, found.kind)
+        return await run_project_command(ctx, found, command, args.timeout_s, formats)
 
 
 async def run_project_command(
-    ctx: ToolContext, found: Detected, command: str, timeout_s: float | None
+    ctx: ToolContext,
+    found: Detected,
+    command: str,
+    timeout_s: float | None,
+    formats: tuple[str, ...] = (),
 ) -> ToolResult:
     """Run a test or build command; its output is capped keeping the end, where the
-    summary is."""
+    summary is. With outcome ``formats`` (a test run), its outcomes are reported as they
+    come and the result starts with its failures."""
     timeout_s = timeout_s or ctx.config.command_timeout_s
-    res = await ctx.exec(command, timeout_s=timeout_s)
     meta: dict[str, object] = {"command": command, "kind": found.kind}
-    if found.kind == "pytest" or command.startswith(("pytest", "python -m pytest", "python3 -m pytest")):
-        meta.update(pytest_counts(res.output))
+    if not formats:
+        res = await ctx.exec(command, timeout_s=timeout_s)
+        return command_result(
+            res, limit=ctx.config.output_limit, keep="tail", timeout_s=timeout_s, meta=meta
+        )
+    res, outcomes = await exec_with_outcomes(ctx, command, formats, timeout_s=timeout_s)
+    meta.update(outcomes_meta(outcomes) or pytest_counts(res.output))
     return command_result(
-        res, limit=ctx.config.output_limit, keep="tail", timeout_s=timeout_s, meta=meta
+        with_summary(res, outcomes, ctx.config.output_limit), limit=ctx.config.output_limit,
+        keep="tail", timeout_s=timeout_s, meta=meta,
     )
