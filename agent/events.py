@@ -145,6 +145,24 @@ class FutureOutput(Event):
 
 
 @dataclass
+class FutureProgress(Event):
+    """Typed partial results of a running test run: its counts so far, and the failures
+    that are new, or newly explained, since its last progress event (the first ones
+    only: see ``tools.outcomes``). ``final`` when the counts are the tool's own summary."""
+
+    kind: ClassVar[str] = "future_progress"
+    future: str
+    format: str
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    total: int | None = None
+    failures: list[dict[str, str]] = field(default_factory=list)
+    final: bool = False
+
+
+@dataclass
 class FutureResolved(Event):
     """A future reached a final state. ``result`` is exactly what the model is given."""
 

@@ -36,6 +36,7 @@ from .events import (
     WorkspaceEdited,
 )
 from .futures import Future, FutureState
+from .partial import PartialResults
 from .refs import references, substitute
 
 #: Paths an edit event names at most; past them it names the whole workspace.
@@ -103,6 +104,7 @@ class Executor:
         self._sandbox_lost = False  # it died and no new one could be started yet
         self._lost_since = 0.0  # when it was first found lost
         self._closing = False
+        self._partial = PartialResults(bus, self._notify)  # test runs' outcomes so far
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -274,6 +276,7 @@ class Executor:
                     future_id=future.id,
                     snapshot=snapshot,
                     emit=lambda text: self._on_output(future, text),
+                    progress=lambda outcomes: self._partial.update(future, outcomes),
                 )
                 async with asyncio.timeout(self._timeout(tool, parsed)):
                     result = await tool.run(ctx, parsed)
@@ -337,6 +340,7 @@ class Executor:
         result: ToolResult | None = None,
     ) -> None:
         self._flush_output(future.id)
+        self._partial.close(future)
         future.state = state
         future.error = error or None
         future.result = result
@@ -394,15 +398,23 @@ class Executor:
         changed.set()
 
     async def wait(
-        self, futures: Iterable[Future], *, mode: str = "all", timeout_s: float | None = None
+        self,
+        futures: Iterable[Future],
+        *,
+        mode: str = "all",
+        timeout_s: float | None = None,
+        until: Callable[[Future], bool] | None = None,
     ) -> bool:
-        """Wait until all (or any) of ``futures`` reach a final state; False on timeout."""
+        """Wait until all (or any) of ``futures`` reach a final state, or until one that
+        runs meets ``until`` (a failing test); False on timeout."""
         chosen = list(futures)
         if not chosen:
             return True
 
         def ready() -> bool:
             done = [f.done.is_set() for f in chosen]
+            if until is not None and any(until(f) for f in chosen if not f.done.is_set()):
+                return True
             return all(done) if mode == "all" else any(done)
 
         try:

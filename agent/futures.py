@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..tools.base import Effects, ToolResult
+from ..tools.outcomes import Outcomes
 
 
 class FutureState(StrEnum):
@@ -62,6 +63,8 @@ class Future:
     delivered: bool = False  # the model has been given the full result
     delivered_via: str | None = None
     stale_paths: list[str] = field(default_factory=list)  # edited after it ran, as read
+    partial: Outcomes | None = None  # a test run's outcomes so far (typed partial results)
+    failures_shown: int = 0  # failing tests the model has been shown while it ran
     message: str = ""  # the result exactly as the model is given it
     done: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)  # its locks are free

@@ -37,6 +37,7 @@ from .futures import Future, FutureState
 from .history import next_delivery
 from .instructions import ProjectInstructions, result_section
 from .model import ContextOverflow, ModelClient, litellm_module
+from .partial import UNTIL, failing_unseen, take_unseen
 from .response import Response, StreamHooks
 
 
@@ -98,6 +99,8 @@ class AwaitArgs(BaseModel):
     ids: list[str] | None = None
     mode: str = Field("all", pattern="^(all|any)$")
     timeout_s: float = Field(600.0, ge=0)
+    #: Also return when a running test suite reports a failure not shown yet.
+    until: str = Field("resolved", pattern=f"^({'|'.join(UNTIL)})$")
 
 
 class CancelArgs(BaseModel):
@@ -391,13 +394,15 @@ class Agent:
             return "no futures to await: you have seen every result"
         if args.timeout_s > 0:
             timeout = min(args.timeout_s, self.config.max_await_s)
-            await self.executor.wait(targets, mode=args.mode, timeout_s=timeout)
+            until = failing_unseen if args.until == "first_failure" else None
+            await self.executor.wait(targets, mode=args.mode, timeout_s=timeout, until=until)
         parts = []
         for f in targets:
             if f.done.is_set():
                 parts.append(self._deliver_one(f, "await"))
             else:
-                parts.append(protocol.render_progress(f, self.executor.peek(f), self.bus.now()))
+                parts.append(protocol.render_progress(f, self.executor.peek(f), self.bus.now(),
+                                                      take_unseen(f)))
         return "\n\n".join(parts)
 
     async def _cancel(self, args: CancelArgs) -> str:

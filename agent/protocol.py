@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..tools.base import paths_overlap
+from ..tools.outcomes import Failure, failure_lines
 from ..tools.text import some_paths
 from ..tools.workspace import Workspace
 from .futures import Future, FutureState
@@ -33,7 +34,10 @@ Tool calls run as futures. A call that finishes quickly returns its result. A ca
 running (a test suite, a build) returns a handle such as {"future": "f3", "status": \
 "running"}; do not wait for it: keep reading and editing. Its result is delivered to you \
 as an await_futures result as soon as it resolves. Call await_futures to block until \
-futures resolve (timeout_s=0 only peeks at their new output) and cancel_future to stop one.
+futures resolve (timeout_s=0 only peeks at their new output) and cancel_future to stop one. \
+A running test suite reports its counts and first failures as it goes: \
+await_futures(until="first_failure") returns as soon as a test fails, so you can start on \
+a fix while the rest of the suite runs.
 
 Write ${f3} inside a string argument to use the output of future f3: the call then waits \
 for f3 and runs after it. Calls that touch the same files keep their order; tests and \
@@ -75,7 +79,9 @@ def control_schemas() -> list[dict[str, Any]]:
                     "Block until futures resolve and return their results. No ids: every "
                     "future whose result you have not seen. mode 'any' returns when the "
                     "first resolves. timeout_s=0 returns at once with the state and new "
-                    "output of each (a peek)."
+                    "output of each (a peek); a running test suite also shows its counts so "
+                    "far and new failures. until 'first_failure' also returns as soon as a "
+                    "test of a running suite fails (one you have not been shown)."
                 ),
                 "parameters": {
                     "type": "object",
@@ -83,6 +89,8 @@ def control_schemas() -> list[dict[str, Any]]:
                         "ids": {"type": "array", "items": {"type": "string"}},
                         "mode": {"type": "string", "enum": ["all", "any"], "default": "all"},
                         "timeout_s": {"type": "number", "default": 600},
+                        "until": {"type": "string", "enum": ["resolved", "first_failure"],
+                                  "default": "resolved"},
                     },
                 },
             },
@@ -175,13 +183,21 @@ def render_handle(future: Future, now: float, note: str | None = None) -> str:
     return json.dumps(handle)
 
 
-def render_progress(future: Future, new_output: str, now: float) -> str:
-    """A future that has not ended, for a peek or an await that timed out."""
+def render_progress(
+    future: Future, new_output: str, now: float, failures: list[Failure] | None = None
+) -> str:
+    """A future that has not ended, for a peek or an await that timed out (or woke at a
+    failure): a test run's counts so far and its ``failures`` not shown before come first."""
     state = "waiting" if future.state is FutureState.PENDING else future.state.value
-    head = f"[{future.id} {future.tool}: {state}, {future.duration_s(now):.1f} s so far]"
+    head = f"[{future.id} {future.tool}: {state}, {future.duration_s(now):.1f} s so far"
+    if future.partial is not None:
+        head += f"; tests: {future.partial.describe(failures_first=True)}"
+    head += "]"
+    if failures:
+        head += "\nnew failures:\n" + inert("\n".join(failure_lines(failures)))
     if new_output.strip():
         return f"{head}\nnew output:\n{inert(new_output)}".rstrip()
-    return f"{head} no new output"
+    return f"{head}\nno new output" if failures else f"{head} no new output"
 
 
 def delivery_call(ids: list[str], n: int) -> dict[str, Any]:

@@ -1,0 +1,80 @@
+"""Typed partial results of running futures: a test run's outcomes so far.
+
+A test tool reports its outcomes at each change (``ToolContext.progress``). They are kept
+on the future (``Future.partial``) for peeks and awaits, and published as
+``FutureProgress`` events for the views, at most a few a second, except that a new
+failure is published, and wakes whoever waits for one, at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from ..tools.outcomes import Failure, Outcomes
+from .events import EventBus, FutureProgress
+from .futures import Future
+
+#: Seconds between two progress events of one future, unless a failure is new.
+PROGRESS_INTERVAL_S = 0.25
+#: What ``await_futures(until=...)`` may wait for besides the futures' ends.
+UNTIL = ("resolved", "first_failure")
+
+
+class PartialResults:
+    def __init__(self, bus: EventBus, wake: Callable[[], None],
+                 interval_s: float = PROGRESS_INTERVAL_S) -> None:
+        self._bus = bus
+        self._wake = wake
+        self._interval_s = interval_s
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._sent: dict[str, list[Failure]] = {}  # failures in each future's events so far
+        self._version: dict[str, int] = {}
+
+    def update(self, future: Future, outcomes: Outcomes) -> None:
+        """A test run's outcomes changed (called from its tool, on the event loop)."""
+        before = future.partial.failing if future.partial is not None else 0
+        future.partial = outcomes
+        if outcomes.failing > before:
+            self.publish(future)
+            self._wake()
+        elif future.id not in self._timers:
+            loop = asyncio.get_running_loop()
+            self._timers[future.id] = loop.call_later(self._interval_s, self.publish, future)
+
+    def publish(self, future: Future) -> None:
+        """An event with the outcomes of ``future`` unless it has nothing new."""
+        timer = self._timers.pop(future.id, None)
+        if timer is not None:
+            timer.cancel()
+        o = future.partial
+        if o is None or self._version.get(future.id) == o.version:
+            return
+        self._version[future.id] = o.version
+        sent = self._sent.get(future.id, [])
+        fresh = [f for i, f in enumerate(o.failures) if i >= len(sent) or sent[i] != f]
+        self._sent[future.id] = list(o.failures)
+        self._bus.publish(FutureProgress(
+            future.id, o.format, o.passed, o.failed, o.errors, o.skipped, o.total,
+            [f.to_dict() for f in fresh], o.final,
+        ))
+
+    def close(self, future: Future) -> None:
+        """The future ended: what is left to publish goes out (before its result)."""
+        self.publish(future)
+        self._sent.pop(future.id, None)
+        self._version.pop(future.id, None)
+
+
+def failing_unseen(future: Future) -> bool:
+    """Whether a running future has failing tests the model has not been shown."""
+    return future.partial is not None and future.partial.failing > future.failures_shown
+
+
+def take_unseen(future: Future) -> list[Failure]:
+    """The failures kept that the model has not been shown (now marked shown)."""
+    if future.partial is None:
+        return []
+    fresh = future.partial.failures[future.failures_shown :]
+    future.failures_shown = future.partial.failing
+    return fresh
