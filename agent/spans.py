@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..tools.base import WHOLE
+from ..tools.outcomes import Outcomes
 
 
 def read_effects(described: str) -> tuple[str, ...]:
@@ -42,6 +43,15 @@ class FutureSpan:
     delivered_t: float | None = None  # the model got its result
     delivered_via: str | None = None
     stale_paths: set[str] = field(default_factory=set)
+    tests: Outcomes | None = None  # a test run's outcomes so far (as untrusted as its output)
+
+    @property
+    def tests_line(self) -> str:
+        """``12 passed, 1 failed, running`` for a test run, else ``""``."""
+        if self.tests is None:
+            return ""
+        text = self.tests.describe(failures_first=self.final)
+        return text if self.final else f"{text}, running"
 
     @property
     def state(self) -> str:

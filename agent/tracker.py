@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..tools.base import paths_overlap
+from ..tools.outcomes import MAX_FAILURES, Failure, Outcomes
 from .events import (
     CallClosed,
     ContextCompacted,
@@ -19,6 +20,7 @@ from .events import (
     FutureCreated,
     FutureDelivered,
     FutureOutput,
+    FutureProgress,
     FutureResolved,
     FutureStarted,
     HandleReturned,
@@ -61,6 +63,7 @@ class RunTracker:
             FutureCreated: self._future_created,
             FutureStarted: self._future_started,
             FutureOutput: self._future_output,
+            FutureProgress: self._future_progress,
             FutureResolved: self._future_resolved,
             FutureDelivered: self._future_delivered,
             HandleReturned: self._handle_returned,
@@ -153,6 +156,22 @@ class RunTracker:
             if _STYLE.sub("", line).strip():
                 f.last_line = line
                 return
+
+    def _future_progress(self, e: FutureProgress) -> None:
+        f = self.futures.get(e.future)
+        if f is None:
+            return
+        tests = f.tests or Outcomes(e.format)
+        tests.passed, tests.failed, tests.errors, tests.skipped = e.passed, e.failed, e.errors, e.skipped
+        tests.total, tests.final = e.total, e.final
+        for data in e.failures:  # new ones, or ones explained since
+            failure = Failure.from_dict(data)
+            known = [i for i, old in enumerate(tests.failures) if old.test == failure.test]
+            if known:
+                tests.failures[known[0]] = failure
+            elif len(tests.failures) < MAX_FAILURES:
+                tests.failures.append(failure)
+        f.tests = tests
 
     def _future_resolved(self, e: FutureResolved) -> None:
         f = self.futures.get(e.future)

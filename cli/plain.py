@@ -15,6 +15,21 @@ def short_args(args: dict[str, Any], limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def progress_line(e: dict[str, Any]) -> str:
+    """A test run's new failures while it runs, with its counts so far."""
+    from ..tools.outcomes import Outcomes
+
+    counts = Outcomes(e["format"], e["passed"], e["failed"], e["errors"], e["skipped"], e["total"])
+    failures = []
+    for f in e["failures"]:
+        message = f["message"].splitlines()[0] if f["message"] else ""
+        where = f" ({f['location']})" if f["location"] else ""
+        failures.append(f"{'ERROR' if f['kind'] == 'error' else 'FAILED'} {f['test']}{where}"
+                        + (f": {message[:120]}" if message else ""))
+    return (f"{e['future']} tests: {counts.describe(failures_first=True)}, running · "
+            + "; ".join(failures))
+
+
 class PlainLog:
     """Writes a line for each event of note; model text is written when a response ends."""
 
@@ -47,6 +62,8 @@ class PlainLog:
             if e["status"] != "resolved":
                 head += ": " + e["result"].split("\n", 1)[-1].splitlines()[0][:100]
             return head
+        if kind == "future_progress" and e["failures"] and not e["final"]:
+            return progress_line(e)
         if kind == "future_output" and self.show_output:
             return f"{e['future']} | {e['text'].rstrip()[-200:]}"
         if kind == "handle_returned":

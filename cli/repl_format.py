@@ -71,6 +71,14 @@ def idle_outcome(waker: Waker, future: Future) -> str:
     return "the model gets it with your next message"
 
 
+def tests_note(future: Future) -> str:
+    """`` (12 passed, 1 failed, running)`` for a test run that reports its outcomes."""
+    if future.partial is None:
+        return ""
+    state = "" if future.done.is_set() else ", running"
+    return f" ({future.partial.describe(failures_first=future.done.is_set())}{state})"
+
+
 def waiting_line(waker: Waker, now: float) -> str:
     """The toolbar's part on what the model waits for while the session is idle."""
     from ..agent.wake import WakePolicy
@@ -80,7 +88,7 @@ def waiting_line(waker: Waker, now: float) -> str:
         return "results in: the model wakes when you send or clear your line"
     if not waiting:
         return ""
-    running = ", ".join(f"{f.id} {f.tool} {f.duration_s(now):.0f}s" for f in waiting)
+    running = ", ".join(f"{f.id} {f.tool} {f.duration_s(now):.0f}s{tests_note(f)}" for f in waiting)
     if waker.paused:
         return f"the model waits for {running} · wake-ups paused until you write"
     how = {WakePolicy.AUTO: "wakes on its result", WakePolicy.FAILURES: "wakes if it fails",
@@ -90,6 +98,8 @@ def waiting_line(waker: Waker, now: float) -> str:
 
 def event_style(data: dict[str, Any]) -> str:
     kind = data["kind"]
+    if kind == "future_progress":
+        return "class:bad"  # it is shown when a test fails
     if kind == "future_resolved":
         ok = data["status"] == "resolved" and data["exit_code"] in (0, None)
         return "class:ok" if ok else "class:bad"
@@ -111,7 +121,7 @@ def futures_table(futures: list[Future], now: float,
         rows.append((str(old["id"]), str(old["tool"]), "lost", "-", "-",
                      f"(earlier process; was {old['state']})"))
     for f in futures:
-        rows.append((f.id, f.tool, f.state.value, f"{f.duration_s(now):.1f} s",
+        rows.append((f.id, f.tool, f.state.value + tests_note(f), f"{f.duration_s(now):.1f} s",
                      "seen" if f.delivered else "-", short_args(f.args, 50)))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     return ["  " + "  ".join(c.ljust(w) for c, w in zip(r[:5], widths, strict=True)) + "  " + r[5]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .plain import PlainLog
-from .repl_format import event_style, styles, waiting_line
+from .repl_format import event_style, styles, tests_note, waiting_line
 from .sanitize import sanitize, sanitize_line
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 #: Event kinds that get a line of their own (formatted as in the plain log).
 SHOWN = frozenset({"future_created", "future_resolved", "call_closed", "workspace_edited",
-                   "model_retry", "notice"})
+                   "model_retry", "notice", "future_progress"})
 
 
 class Screen:
@@ -89,6 +89,7 @@ class Screen:
         if waiting:
             parts.append(waiting)
         elif running:
-            parts.append(", ".join(f"{f.id} {f.tool} {f.duration_s(now):.0f}s" for f in running))
+            parts.append(", ".join(f"{f.id} {f.tool} {f.duration_s(now):.0f}s{tests_note(f)}"
+                                   for f in running))
         status = " | ".join(parts) or "idle"
         return [("", f" {status} "), ("class:dim", "   /help · Esc-Enter: new line")]

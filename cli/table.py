@@ -64,11 +64,12 @@ def future_output(f: FutureSpan) -> list[Piece]:
     pieces: list[Piece] = []
     if f.exit_code is not None:
         pieces.append((f"exit {f.exit_code}", "red" if f.exit_code != 0 else ""))
-        if f.last_line:
-            pieces.append((" · ", ""))
-    if f.last_line:
-        pieces.append((shown(f.last_line), "dim" if f.final else ""))
-    return pieces
+    if f.tests is not None:  # a test run: its counts say more than its last line
+        pieces.append((shown(f.tests_line), "red" if f.tests.failing else "green"))
+    last = f.last_line if f.tests is None or not f.final else ""
+    if last:
+        pieces.append((shown(last), "dim" if f.final else ""))
+    return [p for i, piece in enumerate(pieces) for p in ([(" · ", "")] if i else []) + [piece]]
 
 
 def future_rev(f: FutureSpan) -> list[Piece]:

@@ -18,7 +18,7 @@ from .model import MAX_FAILURES, Failure, Outcomes
 from .pytest_format import PytestParser
 from .stream import OutcomeStream, Parser, replay
 
-__all__ = ["FORMATS", "Failure", "OutcomeStream", "Outcomes", "Parser", "failure_lines", "formats_for", "parsers",
+__all__ = ["FORMATS", "MAX_FAILURES", "Failure", "OutcomeStream", "Outcomes", "Parser", "failure_lines", "formats_for", "parsers",
            "replay", "summary"]
 
 FORMATS = ("pytest", "go", "cargo", "jest")
