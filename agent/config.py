@@ -4,7 +4,8 @@ Files, in order: ``$XDG_CONFIG_HOME/asyncfc-agent/config.toml`` (the user's), th
 ``asyncfc.toml`` at the repository root (the project's). Top-level keys: ``model``,
 ``api_base``, ``mode``, ``wake``, ``notify``; tables ``[agent]``, ``[executor]``,
 ``[tools]``, ``[model]``, ``[sandbox]``, ``[repl]`` with the fields of the matching config
-class. ``ASYNCFC_MODEL`` overrides
+class, and ``[mcp_servers.NAME]`` (see ``mcp_servers.config``; the repository's
+``.mcp.json`` is read with its ``asyncfc.toml``). ``ASYNCFC_MODEL`` overrides
 the model of the files.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..mcp_servers.config import McpConfigError, McpServerConfig, parse_table, read_mcp_json
 from ..tools.base import ToolsConfig
 from .executor import ExecutorConfig
 from .loop import AgentConfig, Mode
@@ -62,6 +64,8 @@ class RunConfig:
     timeout_s: float | None = None
     #: Config files that were read, for the run record.
     sources: list[str] = field(default_factory=list)
+    #: MCP tool servers, by name (a later file's entry replaces an earlier one's).
+    mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
 
 
 def user_config_path() -> Path:
@@ -85,14 +89,21 @@ def load_config(repo: Path | None, explicit: Path | None = None) -> RunConfig:
     if user is not None:
         apply_mapping(cfg, user[1], user[0])
         cfg.sources.append(user[0])
+    if repo is not None:
+        _project_servers(cfg, repo, trusted)
     project = _read(repo / "asyncfc.toml") if repo is not None else None
     if project is not None:
         from .project_guard import refuse_loosening
 
         if "trust_project" in project[1]:
             raise ConfigError(f"{project[0]}: trust_project belongs in your own config file")
+        # the project's servers are not refused here: the untrusted ones are left out when
+        # the session starts, with the reason (blocked_reason)
+        servers = project[1].pop("mcp_servers", None)
         refuse_loosening(cfg, project[1], project[0], trusted)
         apply_mapping(cfg, project[1], project[0])
+        if servers is not None:
+            _add_servers(cfg, servers, project[0], from_project=True, trusted=trusted)
         cfg.sources.append(project[0])
     if extra is not None:
         apply_mapping(cfg, extra[1], extra[0])
@@ -100,6 +111,21 @@ def load_config(repo: Path | None, explicit: Path | None = None) -> RunConfig:
     if model := os.environ.get("ASYNCFC_MODEL"):
         cfg.model.model = model
     return cfg
+
+
+def _project_servers(cfg: RunConfig, repo: Path, trusted: set[str]) -> None:
+    try:
+        cfg.mcp_servers.update(read_mcp_json(repo, trusted=trusted))
+    except McpConfigError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _add_servers(cfg: RunConfig, data: Any, origin: str, *, from_project: bool,
+                 trusted: set[str] | None = None) -> None:
+    try:
+        cfg.mcp_servers.update(parse_table(data, origin, from_project=from_project, trusted=trusted))
+    except McpConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
 
 
 def _read(path: Path) -> tuple[str, dict[str, Any]] | None:
@@ -145,6 +171,8 @@ def apply_mapping(cfg: RunConfig, data: dict[str, Any], origin: str) -> None:
             cfg.agent.mode = _mode(value, origin)
         elif key == "sandbox":
             _sandbox(cfg.sandbox, value, origin)
+        elif key == "mcp_servers":
+            _add_servers(cfg, value, origin, from_project=False)
         elif key in sections and isinstance(value, dict):
             for k, v in value.items():
                 _set(sections[key], k, v, f"{origin} [{key}]")

@@ -233,6 +233,19 @@ class InstructionsLoaded(Event):
 
 
 @dataclass
+class McpServerReport(Event):
+    """An MCP server, after its start: running with its tools, or left out and why."""
+
+    kind: ClassVar[str] = "mcp_server"
+    server: str
+    status: str  # running, failed, skipped, disabled
+    transport: str  # stdio, http
+    tools: list[str]  # the function names the model is given
+    reason: str
+    seconds: float
+
+
+@dataclass
 class WakeUp(Event):
     """An idle interactive session woke the model: futures it left running resolved."""
 

@@ -219,7 +219,8 @@ class Executor:
                 result = await self._run(future, tool, parsed)
             state = FutureState.TIMED_OUT if result.meta.get("timed_out") else FutureState.RESOLVED
             if state is FutureState.TIMED_OUT:
-                error = f"timed out after {self._timeout(tool, parsed):.0f} s"
+                error = (result.meta.get("timeout_note")
+                         or f"timed out after {self._timeout(tool, parsed):.0f} s")
         except _DependencyFailed as exc:
             error = str(exc)
         except (ValidationError, ToolError) as exc:
