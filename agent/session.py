@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..mcp_servers import McpServers
 from ..sandboxes.base import Sandbox, SandboxError
 from ..tools import load_tools
 from ..tools.workspace import Workspace
@@ -73,6 +74,7 @@ class Session:
         self.sandbox: Sandbox | None = None
         self.executor: Executor | None = None
         self.agent: Agent | None = None
+        self.mcp: McpServers | None = None
         self.first_future_id = 1  # a resumed session numbers its futures on
         self.model = ModelClient(config.model)
         self._started = time.monotonic()
@@ -122,7 +124,12 @@ class Session:
                                     self.area.git.git_dir if self.area.is_git else None)
         if self.sandbox.kind == "docker":
             await self._prepare_docker()
-        await asyncio.gather(self.sandbox.start(), self.model.warm_up())
+        # the MCP servers start beside the sandbox; those that run in it, once it is up
+        self.mcp = McpServers(cfg.mcp_servers, workdir=self.area.path, bus=self.bus)
+        self._stack.push_async_callback(self.mcp.close)
+        await asyncio.gather(self.sandbox.start(), self.model.warm_up(),
+                             self.mcp.start(self.sandbox, phase="host"))
+        await self.mcp.start(self.sandbox, phase="sandbox")
         # litellm leaves ~400k long-lived objects: keep the collector's full passes from
         # scanning them (they stalled the event loop for hundreds of milliseconds)
         gc.freeze()
@@ -137,8 +144,9 @@ class Session:
             from ..sandboxes.local import WARNING
 
             self.bus.publish(Notice("warning", WARNING))
+        self.mcp.report()
         self.executor = Executor(
-            tools=load_tools(), sandbox=self.sandbox, workspace=workspace, bus=self.bus,
+            tools={**load_tools(), **self.mcp.tools()}, sandbox=self.sandbox, workspace=workspace, bus=self.bus,
             config=cfg.executor, tools_config=cfg.tools, sandbox_factory=self._fresh_sandbox,
             first_id=self.first_future_id,
         )
