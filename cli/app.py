@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from . import batch, bench, ci, doctor, nav, repl, report, sandbox, solve
+from . import batch, bench, ci, doctor, mcp_cmd, nav, repl, report, sandbox, solve
 
 app = typer.Typer(
     name="asyncfc-agent",
@@ -28,6 +28,7 @@ app.command("outline")(nav.outline_command)
 app.command("report")(report.report)
 app.command("doctor")(doctor.doctor)
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(mcp_cmd.app, name="mcp")
 
 
 @app.callback(invoke_without_command=True)

@@ -91,7 +91,7 @@ class McpConnection:
         if not cfg.enabled:
             self.status, self.reason = "disabled", "enabled = false"
             return
-        if (blocked := cfg.blocked_reason()) is not None:
+        if (blocked := cfg.blocked_reason() or self._sandbox_problem()) is not None:
             self.status, self.reason = "skipped", blocked
             return
         loop = asyncio.get_running_loop()
@@ -105,6 +105,20 @@ class McpConnection:
         self.started_s = loop.time() - began
         if self.status == "starting":  # the task ended without saying why
             self.status, self.reason = "failed", "the connection ended while starting"
+
+    def _sandbox_problem(self) -> str | None:
+        """Why a server meant for the sandbox cannot run here, or None."""
+        cfg, box = self.config, self.sandbox
+        if not cfg.sandbox:
+            return None
+        if box is None:
+            return "runs in the sandbox: it starts with a session"
+        if box.kind != "docker" and cfg.from_project and not cfg.trusted:
+            # the local sandbox is the host: no boundary to run the repository's command in
+            return (f"defined by the repository ({cfg.origin}) to run in the sandbox, and this "
+                    f"run's sandbox ({box.kind}) has no boundary; to allow it, add "
+                    f"\"mcp_servers.{cfg.name}\" to trust_project in your own config file")
+        return None
 
     async def _serve(self) -> None:
         cfg = self.config
@@ -289,6 +303,8 @@ def _describe(exc: BaseException) -> str:
     """An exception of a start, as a line (a task group's nested ones unwrapped)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
+    if getattr(getattr(exc, "error", None), "code", None) == -32000:  # CONNECTION_CLOSED
+        return "the server closed the connection (it exited?)"
     if isinstance(exc, FileNotFoundError):
         return f"cannot run the command: {exc.strerror or exc} ({exc.filename or ''})"
     text = str(exc).strip()

@@ -22,7 +22,8 @@ SERVER = Path(__file__).parent / "mcp" / "servers" / "tools_server.py"
 
 
 def stdio_config(name: str, markers: Path, **extra: Any) -> McpServerConfig:
-    return McpServerConfig(name=name, origin="test", command=sys.executable, args=[str(SERVER)],
+    extra.setdefault("origin", "test")
+    return McpServerConfig(name=name, command=sys.executable, args=[str(SERVER)],
                            env={"MARKERS": str(markers)}, **extra)
 
 

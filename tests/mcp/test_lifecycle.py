@@ -71,3 +71,16 @@ async def test_closing_stops_every_server_process(tmp_path: Path, markers: Path)
     assert hang.state is FutureState.CANCELLED
     assert not any(map(alive, pids(markers)))
     assert all(c.status == "closed" for c in run.servers.connections.values())
+
+
+async def test_a_project_server_for_the_sandbox_is_not_run_by_the_local_one(
+        tmp_path: Path, markers: Path) -> None:
+    cfg = stdio_config("boxed", markers, from_project=True, sandbox=True, origin="repo/.mcp.json")
+    async for run in open_run(tmp_path, {"boxed": cfg}):
+        (report,) = run.kinds("mcp_server")
+        assert report.to_dict()["status"] == "skipped"
+        assert "this run's sandbox (local) has no boundary" in report.to_dict()["reason"]
+        assert not pids(markers)
+    cfg.trusted = True  # the user's word: it runs, on the host like the local sandbox
+    async for run in open_run(tmp_path, {"boxed": cfg}):
+        assert run.kinds("mcp_server")[0].to_dict()["status"] == "running"
