@@ -4,6 +4,7 @@ lines, and the result starts with the failures."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -15,7 +16,8 @@ from asyncfc_agent.sandboxes.docker import DockerSandbox
 from asyncfc_agent.sandboxes.local import LocalSandbox
 from asyncfc_agent.tools.base import ToolContext, ToolResult, ToolsConfig
 from asyncfc_agent.tools.outcomes import Outcomes
-from asyncfc_agent.tools.outcomes.pytest_format import MARK_PREFIX
+from asyncfc_agent.tools.outcomes.pytest_format import MARK_PREFIX, new_mark, with_plugin
+from asyncfc_agent.tools.outcomes.run import STREAM_LIMIT
 from asyncfc_agent.tools.run import Run, RunArgs
 from asyncfc_agent.tools.run_tests import RunTests, RunTestsArgs
 from asyncfc_agent.tools.workspace import Workspace
@@ -179,3 +181,22 @@ async def test_partial_results_in_the_docker_sandbox(docker_image: str, tmp_path
         leftover = await box.exec("ls /tmp")
     await check_gated_run(watcher, result)
     assert "tmp" not in leftover.output  # the plugin's folder went with the run
+
+
+async def test_a_long_suite_prints_few_records(tmp_path: Path, local_env: dict[str, str]) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pytest.ini").write_text("[pytest]\n")
+    (repo / "test_many.py").write_text(
+        "import pytest\n\n\n@pytest.mark.parametrize('i', range(3000))\n"
+        "def test_many(i):\n    assert i % 100 != 7\n"
+    )
+    mark = new_mark()
+    async with LocalSandbox(repo, env=local_env) as sandbox:
+        res = await sandbox.exec(with_plugin("python3 -m pytest -q -p no:cacheprovider", mark),
+                                 output_limit=STREAM_LIMIT)
+    records = [json.loads(line.split(mark, 1)[1]) for line in res.output.splitlines() if mark in line]
+    assert len(records) <= 1 + 200 + 10 + 1  # the total, the steps, the failures, the end
+    assert sum("failure" in r for r in records) == 10  # the agent keeps no more
+    assert records[-1] == {"passed": 2970, "failed": 30, "errors": 0, "skipped": 0, "total": 3000,
+                           "final": True}

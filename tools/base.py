@@ -156,9 +156,10 @@ class ToolContext:
         timeout_s: float | None = None,
         cwd: str | None = None,
         on_output: Callable[[str], None] | None = None,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
     ) -> ExecResult:
         """Run a shell command at the workspace root (or ``cwd`` below it), streaming output
-        (to ``emit``, or to ``on_output`` when given).
+        (to ``emit``, or to ``on_output`` when given) up to ``output_limit`` characters.
 
         Paths of a snapshot in the output are shown as the workspace's, so the model
         sees one set of paths whichever copy a command ran on.
@@ -176,7 +177,7 @@ class ToolContext:
             cwd=workdir,
             timeout_s=timeout_s if timeout_s is not None else self.config.command_timeout_s,
             on_output=emit,
-            output_limit=max(self.config.output_limit, DEFAULT_OUTPUT_LIMIT),
+            output_limit=max(self.config.output_limit, output_limit),
         )
         if rewrite:
             result = ExecResult(

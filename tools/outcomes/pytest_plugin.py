@@ -9,6 +9,10 @@ file descriptor while pytest's capture is suspended: the counts so far (at most 
 second), each failure at once with its message and location, and the closing counts. The
 mark (with a random part the agent chooses) comes in ``ASYNCFC_OUTCOMES_MARK``; the
 variable is removed at once, so a pytest that the tests start themselves stays quiet.
+
+The records are few, so that a long suite's do not crowd out its output: counts go out
+at most every 0.2 s and, when the total is known, only after another 0.5% of it is done;
+only the first failures carry their details (the agent keeps no more).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from typing import Any
 
 _MARK = os.environ.pop("ASYNCFC_OUTCOMES_MARK", "")
 _INTERVAL_S = 0.2
+_UNKNOWN_TOTAL_INTERVAL_S = 1.0
+_STEPS = 200
+_DETAILED = 10
 _MESSAGE_CHARS = 1000
 _ID_CHARS = 300
 _claimed: list[Any] = []  # the config this process reports for (an inner run stays quiet)
@@ -43,7 +50,8 @@ class _Reporter:
         self.counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
         self.total: int | None = None
         self.sent = 0.0
-        self.dirty = False
+        self.sent_done = 0
+        self.detailed = 0
 
     # -- hooks -------------------------------------------------------------------------
 
@@ -54,7 +62,7 @@ class _Reporter:
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
             self.counts["errors"] += 1
-            self._send({"failure": self._failure(report, "error")})
+            self._failed(report, "error")
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         status = self._status(report)
@@ -62,12 +70,23 @@ class _Reporter:
             return
         self.counts[status] += 1
         if status in ("failed", "errors"):
-            kind = "error" if status == "errors" else "failed"
+            self._failed(report, "error" if status == "errors" else "failed")
+        elif self._due():
+            self._send({})
+
+    def _failed(self, report: Any, kind: str) -> None:
+        if self.detailed < _DETAILED:
+            self.detailed += 1
             self._send({"failure": self._failure(report, kind)})
-        else:
-            self.dirty = True
-            if time.monotonic() - self.sent >= _INTERVAL_S:
-                self._send({})
+        elif self._due():
+            self._send({})
+
+    def _due(self) -> bool:
+        since = time.monotonic() - self.sent
+        if not self.total:
+            return since >= _UNKNOWN_TOTAL_INTERVAL_S
+        step = max(1, self.total // _STEPS)
+        return since >= _INTERVAL_S and sum(self.counts.values()) - self.sent_done >= step
 
     def pytest_sessionfinish(self, session: Any, exitstatus: Any) -> None:
         self._send({"final": True})
@@ -120,7 +139,7 @@ class _Reporter:
     def _send(self, extra: dict[str, Any]) -> None:
         record = dict(self.counts, total=self.total, **extra)
         data = (_MARK + json.dumps(record) + "\n").encode("utf-8", "replace")
-        self.sent, self.dirty = time.monotonic(), False
+        self.sent, self.sent_done = time.monotonic(), sum(self.counts.values())
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         stream: Any = getattr(getattr(terminal, "_tw", None), "_file", None) or sys.__stdout__
         try:

@@ -14,6 +14,9 @@ from .pytest_format import new_mark, with_plugin
 
 #: Characters left for the note that says how much of the log was cut.
 NOTE_ROOM = 80
+#: Characters of a test run's output streamed at most (machine lines included): a long
+#: suite's outcomes keep coming past the usual bound. Only the end of it is kept.
+STREAM_LIMIT = 2_000_000
 
 
 async def exec_with_outcomes(
@@ -24,14 +27,20 @@ async def exec_with_outcomes(
     The result's output is the text a person reads: machine lines taken out.
     """
     mark = new_mark()
-    stream = OutcomeStream(parsers(formats, mark), show=ctx.emit, changed=ctx.progress)
+    stream = OutcomeStream(parsers(formats, mark), show=ctx.emit, changed=ctx.progress,
+                           keep=2 * ctx.config.output_limit)
     wrapped = with_plugin(command, mark) if "pytest" in formats else command
     try:
-        res = await ctx.exec(wrapped, timeout_s=timeout_s, on_output=stream.feed)
+        res = await ctx.exec(wrapped, timeout_s=timeout_s, on_output=stream.feed,
+                             output_limit=STREAM_LIMIT)
     finally:
         outcomes = stream.close()
-    shown, read_again = replay(parsers(formats, mark), res.output)
-    return dataclasses.replace(res, output=shown), outcomes or read_again
+    shown = stream.shown_text()
+    if not shown and res.output:  # a sandbox that streamed nothing
+        shown, outcomes = replay(parsers(formats, mark), res.output)
+    elif stream.dropped:
+        shown = f"[... {stream.dropped:,} characters cut ...]\n{shown}"
+    return dataclasses.replace(res, output=shown, truncated=res.truncated or bool(stream.dropped)), outcomes
 
 
 def with_summary(res: ExecResult, outcomes: Outcomes | None, limit: int) -> ExecResult:

@@ -60,6 +60,7 @@ class OutcomeStream:
         *,
         show: Callable[[str], None] = lambda _text: None,
         changed: Callable[[Outcomes], None] = lambda _outcomes: None,
+        keep: int = 0,
     ) -> None:
         self.parsers = list(parsers)
         self._show = show
@@ -67,8 +68,10 @@ class OutcomeStream:
         self._partial = ""
         self._shown = 0  # characters of the unfinished line already shown
         self._version = -1
-        self.shown: list[str] = []  # everything passed on, when ``keep`` is set
-        self.keep = False
+        self._keep = keep  # characters of the end of the shown text kept (for the result)
+        self._kept: list[str] = []
+        self._kept_chars = 0
+        self.dropped = 0  # characters shown but no longer kept
 
     @property
     def outcomes(self) -> Outcomes | None:
@@ -126,10 +129,22 @@ class OutcomeStream:
 
     def _pass_on(self, text: str) -> None:
         if text:
-            if self.keep:
-                self.shown.append(text)
+            if self._keep:
+                self._hold(text)
             self._show(text)
         self._report()
+
+    def _hold(self, text: str) -> None:
+        self._kept.append(text)
+        self._kept_chars += len(text)
+        if self._kept_chars > 2 * self._keep and len(self._kept) > 1:
+            tail = "".join(self._kept)[-self._keep :]
+            self.dropped += self._kept_chars - len(tail)
+            self._kept, self._kept_chars = [tail], len(tail)
+
+    def shown_text(self) -> str:
+        """The end of what was shown (``keep`` characters at least, when there were as many)."""
+        return "".join(self._kept)
 
     def _report(self) -> None:
         outcomes = self.outcomes
@@ -140,8 +155,7 @@ class OutcomeStream:
 
 def replay(parsers: Sequence[Parser], output: str) -> tuple[str, Outcomes | None]:
     """The shown text of a whole output, and its outcomes."""
-    stream = OutcomeStream(parsers)
-    stream.keep = True
+    stream = OutcomeStream(parsers, keep=max(1, len(output)))
     stream.feed(output)
     outcomes = stream.close()
-    return "".join(stream.shown), outcomes
+    return stream.shown_text(), outcomes
