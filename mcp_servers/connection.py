@@ -186,7 +186,6 @@ class McpConnection:
 
     async def _http(self, stack: contextlib.AsyncExitStack) -> Any:
         import httpx2
-
         from mcp.client.streamable_http import streamable_http_client
 
         cfg = self.config
@@ -255,9 +254,8 @@ class McpConnection:
                    on_progress: ProgressFn | None = None) -> Any:
         """The server's ``CallToolResult``. ``ServerGone`` when the server is not running
         or stops during the call; other errors of the protocol as they come."""
-        from mcp_types import CONNECTION_CLOSED
-
         from mcp import MCPError
+        from mcp_types import CONNECTION_CLOSED
 
         client = self._client
         if self.status != "running" or client is None:
