@@ -35,6 +35,7 @@ def run_checks(repo: Path, *, model: str | None, api_base: str | None, ping: boo
         checks.append(_image(cfg))
     if cfg is not None:
         checks += _model(cfg, model, api_base, ping)
+        checks += _mcp_servers(cfg, repo)
     return checks
 
 
@@ -130,6 +131,44 @@ def _model(cfg: RunConfig, model: str | None, api_base: str | None, ping: bool) 
     checks = [Check("model", "ok", detail)]
     if ping:
         checks.append(_ping(cfg))
+    return checks
+
+
+def _mcp_servers(cfg: RunConfig, repo: Path) -> list[Check]:
+    """Each MCP server started as a session would (each within its startup timeout),
+    its tools counted, and stopped; none when there is none."""
+    if not cfg.mcp_servers:
+        return []
+    from ..mcp_servers.manager import McpServers
+
+    servers = McpServers(cfg.mcp_servers, workdir=repo.resolve())
+
+    async def probe() -> None:
+        try:
+            await servers.start(None)
+        finally:
+            await servers.close()
+
+    asyncio.run(probe())
+    checks = []
+    for conn in servers.connections.values():
+        name = f"MCP server {conn.name}"
+        said = " ".join(conn.reason.split())[:300]
+        if conn.status in ("running", "closed"):
+            checks.append(Check(name, "ok", f"{len(conn.tools)} tool(s), {conn.config.transport}: "
+                                            f"{conn.config.describe()}"))
+        elif conn.status == "disabled":
+            checks.append(Check(name, "ok", "enabled = false: not started"))
+        elif conn.config.sandbox and conn.status == "skipped" and not conn.config.blocked_reason():
+            checks.append(Check(name, "ok", "runs in the sandbox: checked when a session starts"))
+        elif conn.status == "skipped":
+            checks.append(Check(name, "warn", "not started: defined by the repository, not trusted",
+                                f"add \"mcp_servers.{conn.name}\" to trust_project in your config "
+                                "file, if you trust this repository's command"))
+        else:
+            checks.append(Check(name, "warn", f"does not start: {said}",
+                                "fix its entry in " + (conn.config.origin or "the config") +
+                                " (asyncfc-agent mcp list shows all it says); runs go on without it"))
     return checks
 
 

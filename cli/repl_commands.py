@@ -39,6 +39,7 @@ class Commands:
             "mode": (self.mode, "[async|parallel|sync]", "show or switch how calls run"),
             "wake": (self.wake, "[auto|failures|off]", "show or set when results wake the model"),
             "cost": (self.cost, "", "tokens, cost, time and context so far"),
+            "mcp": (self.mcp, "", "the MCP servers: running or left out (why), their tools"),
             "save": (self.save, "", "write the conversation (the trajectory is written all along)"),
             "help": (self.help, "", "this help"),
             "exit": (self.exit, "", "end the session (the branch is kept)"),
@@ -155,6 +156,19 @@ class Commands:
         self.say(f"context: {u.context_tokens:,} of {u.context_limit:,} tokens in the last "
                  f"request · {plural(u.compactions, 'compaction')} · prompt cache: "
                  f"{u.cache_read:,} tokens read, {u.cache_write:,} written")
+        return False
+
+    async def mcp(self, _arg: str) -> bool:
+        from ..mcp_servers.manager import describe
+
+        servers = self.inter.session.mcp
+        if servers is None or not servers.connections:
+            self.say("no MCP servers configured (.mcp.json, or [mcp_servers.NAME] in "
+                     "asyncfc.toml or your config file)", "class:dim")
+            return False
+        tools = {c.name: servers.tools_of(c) for c in servers.connections.values()}
+        for line in describe(servers.connections.values(), tools):
+            self.say(line)
         return False
 
     async def save(self, _arg: str) -> bool:

@@ -48,3 +48,22 @@ def test_a_bad_entry_is_a_usage_error_naming_the_key(tmp_path: Path) -> None:
     (repo / "asyncfc.toml").write_text("[mcp_servers.foo]\nargs = []\n")
     proc = mcp_list(repo, home=tmp_path / "home")
     assert proc.returncode == 2 and "mcp_servers.foo.command: missing" in proc.stderr
+
+
+def test_doctor_checks_each_mcp_server(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"proj": {"command": "x"}}}))
+    config = tmp_path / "xdg" / "asyncfc-agent" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"[mcp_servers.mine]\ncommand = {json.dumps(sys.executable)}\n"
+                      f"args = [{json.dumps(str(SERVER))}]\n"
+                      "[mcp_servers.gone]\ncommand = \"no-such-mcp-server-here\"\n")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "ASYNCFC_HOME": str(tmp_path / "h")}
+    proc = subprocess.run([sys.executable, "-m", "asyncfc_agent.cli", "doctor", "--repo", str(repo),
+                           "--model", "scripted/x"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    out = proc.stdout
+    assert "ok    MCP server mine  7 tool(s), stdio: " in out
+    assert "warn  MCP server gone  does not start: cannot run the command" in out
+    assert "warn  MCP server proj  not started: defined by the repository, not trusted" in out
+    assert 'fix: add "mcp_servers.proj" to trust_project' in out
