@@ -154,6 +154,24 @@ def test_jest_verbose_counts_each_test_as_it_ends() -> None:
     assert adds.message.startswith("expect(received).toBe(expected)")
 
 
+# --- unittest ----------------------------------------------------------------------------
+
+
+def test_unittest_verbose_lines_and_the_blocks_that_explain_them() -> None:
+    shown, outcomes = replay(parsers(["unittest"]), read("unittest_verbose.txt"))
+    assert outcomes is not None and outcomes.final and outcomes.total == 6
+    # a subtest's failure is a failure; the expected failure and the skip are skips
+    assert outcomes.counts() == {"passed": 1, "failed": 2, "errors": 1, "skipped": 2}
+    assert [(f.kind, f.test, f.location) for f in outcomes.failures] == [
+        ("error", "test_error (test_strings.T.test_error)", "/workspace/test_strings.py:12"),
+        ("failed", "test_fails (test_strings.T.test_fails)", "/workspace/test_strings.py:9"),
+        ("failed", "test_sub (test_strings.T.test_sub) (i=1)", "/workspace/test_strings.py:25"),
+    ]
+    assert by_test(outcomes)["test_fails (test_strings.T.test_fails)"].message == (
+        "AssertionError: 'A' != 'B'\n- A\n+ B\n : upper is wrong")
+    assert shown == read("unittest_verbose.txt")
+
+
 # --- pytest's terminal lines (the plugin not loaded) ------------------------------------
 
 PYTEST_QUIET = """\
@@ -258,7 +276,8 @@ def test_the_first_format_recognised_takes_the_stream() -> None:
     ("cargo test --lib", ("cargo",)),
     ("npx jest src/calc.test.js", ("jest",)),
     ("npm test -- --verbose", ("jest",)),
-    ("make test", ("pytest", "go", "cargo", "jest")),
+    ("make test", ("pytest", "unittest", "go", "cargo", "jest")),
+    ("python3 -m unittest discover -v", ("unittest",)),
     ("uv run pytest -k add", ("pytest",)),
     ("PYTHONPATH=src timeout 60 pytest", ("pytest",)),
     ("echo done; go test ./pkg/...", ("go",)),

@@ -166,11 +166,13 @@ async def test_run_tests_runs_unittest(ctx: ToolContext) -> None:
         ),
     })
     result = await run_tests(ctx)
-    assert result.meta["command"] == "python3 -m unittest"
+    assert result.meta["command"] == "python3 -m unittest -v"  # a line per test as it ends
     assert result.ok, result.output
     assert "Ran 1 test" in result.output
+    assert result.meta["tests"]["passed"] == 1 and result.meta["tests"]["final"]
     narrowed = await run_tests(ctx, "test_strings.T.test_upper")
-    assert narrowed.ok and narrowed.meta["command"] == "python3 -m unittest test_strings.T.test_upper"
+    assert narrowed.ok
+    assert narrowed.meta["command"] == "python3 -m unittest -v test_strings.T.test_upper"
 
 
 async def test_run_tests_uses_the_configured_command_and_keeps_the_tail(

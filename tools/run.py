@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from pydantic import Field
 
 from ..sandboxes.base import ExecResult
 from .base import Effects, Tool, ToolArgs, ToolContext, ToolResult, ToolsConfig
-from .outcomes import Outcomes, formats_for
-from .outcomes.run import exec_with_outcomes, outcomes_meta, with_summary
+from .outcomes import formats_for
+from .outcomes.run import exec_with_outcomes
 from .text import LIST_PATHS, command_result, plural, some_paths
 
 #: Changed files named in the output at most; the result's ``edited`` has them all.
@@ -49,38 +50,39 @@ class Run(Tool[RunArgs]):
         timeout_s = args.timeout_s or ctx.config.command_timeout_s
         # readonly commands run on a snapshot: whatever they write goes away with the copy
         if args.readonly:
-            res, outcomes = await self._exec(ctx, args.command, timeout_s)
+            res, meta = await self._exec(ctx, args.command, timeout_s)
             changed: list[str] = []
         else:
-            res, outcomes, changed = await self._tracked(ctx, args.command, timeout_s)
-        limit = ctx.config.output_limit
+            res, meta, changed = await self._tracked(ctx, args.command, timeout_s)
         return command_result(
-            with_summary(res, outcomes, limit),
-            limit=limit,
-            keep="both" if outcomes is None else "tail",
+            res,
+            limit=ctx.config.output_limit,
+            keep="tail" if meta else "both",
             timeout_s=timeout_s,
             edited=changed,
             notes=[changed_note(changed)] if changed else [],
-            meta={"command": args.command, **outcomes_meta(outcomes)},
+            meta={"command": args.command, **meta},
         )
 
     @staticmethod
     async def _exec(
         ctx: ToolContext, command: str, timeout_s: float
-    ) -> tuple[ExecResult, Outcomes | None]:
-        """Run ``command``; a test command's outcomes are read as it runs."""
+    ) -> tuple[ExecResult, dict[str, Any]]:
+        """Run ``command``; a test command's outcomes are read as it runs, and its result
+        starts with its failures."""
         formats = formats_for(command)
         if not formats:
-            return await ctx.exec(command, timeout_s=timeout_s), None
-        return await exec_with_outcomes(ctx, command, formats, timeout_s=timeout_s)
+            return await ctx.exec(command, timeout_s=timeout_s), {}
+        run = await exec_with_outcomes(ctx, command, formats, timeout_s=timeout_s)
+        return run.result(ctx.config.output_limit), run.meta()
 
     @classmethod
     async def _tracked(
         cls, ctx: ToolContext, command: str, timeout_s: float
-    ) -> tuple[ExecResult, Outcomes | None, list[str]]:
+    ) -> tuple[ExecResult, dict[str, Any], list[str]]:
         """Run ``command`` on the workspace; also the files it changed (by mtime and size)."""
         ws = ctx.workspace
         before = await asyncio.to_thread(ws.fingerprint)
-        res, outcomes = await cls._exec(ctx, command, timeout_s)
+        res, meta = await cls._exec(ctx, command, timeout_s)
         after = await asyncio.to_thread(ws.fingerprint)
-        return res, outcomes, ws.diff_fingerprints(before, after)
+        return res, meta, ws.diff_fingerprints(before, after)

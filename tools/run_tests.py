@@ -10,7 +10,7 @@ from pydantic import Field
 from .base import Effects, Tool, ToolArgs, ToolContext, ToolError, ToolResult, ToolsConfig
 from .detect import Detected, detect_tests
 from .outcomes import formats_for
-from .outcomes.run import exec_with_outcomes, outcomes_meta, with_summary
+from .outcomes.run import exec_with_outcomes
 from .text import command_result
 
 #: pytest's summary line: "=== 2 failed, 5 passed, 1 error in 0.32s ===".
@@ -81,6 +81,9 @@ class RunTests(Tool[RunTestsArgs]):
         command = found.narrowed(args.target)
         if found.kind == "go":  # its JSON events are read as they come, its text shown
             command = command.replace("go test", "go test -json", 1)
+        elif found.kind == "unittest":  # a line per test as it ends
+            verbose = "unittest discover" if "unittest discover" in command else "-m unittest"
+            command = command.replace(verbose, f"{verbose} -v", 1)
         formats = formats_for(command, found.kind)
         return await run_project_command(ctx, found, command, args.timeout_s, formats)
 
@@ -102,9 +105,7 @@ async def run_project_command(
         return command_result(
             res, limit=ctx.config.output_limit, keep="tail", timeout_s=timeout_s, meta=meta
         )
-    res, outcomes = await exec_with_outcomes(ctx, command, formats, timeout_s=timeout_s)
-    meta.update(outcomes_meta(outcomes) or pytest_counts(res.output))
-    return command_result(
-        with_summary(res, outcomes, ctx.config.output_limit), limit=ctx.config.output_limit,
-        keep="tail", timeout_s=timeout_s, meta=meta,
-    )
+    run = await exec_with_outcomes(ctx, command, formats, timeout_s=timeout_s)
+    meta.update(run.meta() or pytest_counts(run.res.output))
+    limit = ctx.config.output_limit
+    return command_result(run.result(limit), limit=limit, keep="tail", timeout_s=timeout_s, meta=meta)

@@ -1,5 +1,5 @@
 """Typed partial results of test runs: per-test outcomes read from a suite's output as it
-streams (pytest, ``go test``, ``cargo test``, jest), and the failures-first summary of a
+streams (pytest, unittest, ``go test``, ``cargo test``, jest), and the failures-first summary of a
 finished run.
 
 ``formats_for`` says which formats a command may print; ``parsers`` makes their readers;
@@ -17,11 +17,12 @@ from .jest_format import JestParser
 from .model import MAX_FAILURES, Failure, Outcomes
 from .pytest_format import PytestParser
 from .stream import OutcomeStream, Parser, replay
+from .unittest_format import UnittestParser
 
 __all__ = ["FORMATS", "MAX_FAILURES", "Failure", "OutcomeStream", "Outcomes", "Parser", "failure_lines", "formats_for", "parsers",
            "replay", "summary"]
 
-FORMATS = ("pytest", "go", "cargo", "jest")
+FORMATS = ("pytest", "unittest", "go", "cargo", "jest")
 
 #: Where a command word stands: at the start, after ``;``, ``&&``, ``|`` or ``(``, after a
 #: runner (``uv run``, ``npx``, ``timeout 60``), after variables set for it, with a path.
@@ -30,6 +31,7 @@ _AT_COMMAND = (r"(?:^|[;&|(]|\b(?:run|exec|npx|timeout\s+\S+|env|nice|time|xvfb-
 #: What a command's words say it runs.
 _COMMAND_FORMATS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(_AT_COMMAND + r"py\.?test\b|-m\s+pytest\b"), ("pytest",)),
+    (re.compile(r"-m\s+unittest\b"), ("unittest",)),
     (re.compile(_AT_COMMAND + r"go\s+test\b"), ("go",)),
     (re.compile(_AT_COMMAND + r"cargo\s+(?:\+\S+\s+)?test\b"), ("cargo",)),
     (re.compile(_AT_COMMAND + r"(?:jest\b|react-scripts\s+test\b|(?:npm|yarn|pnpm)\s+(?:run\s+)?test\b|npm\s+t\b)"),
@@ -38,7 +40,7 @@ _COMMAND_FORMATS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
 ]
 #: The formats of a detected test command's kind (``tools.detect``).
 _KIND_FORMATS: dict[str, tuple[str, ...]] = {
-    "pytest": ("pytest",), "go": ("go",), "cargo": ("cargo",), "npm": ("jest",),
+    "pytest": ("pytest",), "unittest": ("unittest",), "go": ("go",), "cargo": ("cargo",), "npm": ("jest",),
     "make": FORMATS, "configured": FORMATS,
 }
 
@@ -62,6 +64,8 @@ def parsers(formats: Sequence[str], mark: str = "") -> list[Parser]:
     for name in formats:
         if name == "pytest":
             made.append(PytestParser(mark))
+        elif name == "unittest":
+            made.append(UnittestParser())
         elif name == "go":
             made.append(GoParser())
         elif name == "cargo":

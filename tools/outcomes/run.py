@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...sandboxes.base import ExecResult
 from ..base import ToolContext
-from ..text import cap
+from ..text import cap, cap_tail
 from . import Outcomes, OutcomeStream, parsers, replay, summary
 from .pytest_format import new_mark, with_plugin
 
@@ -19,12 +20,40 @@ NOTE_ROOM = 80
 STREAM_LIMIT = 2_000_000
 
 
+@dataclass(frozen=True)
+class TestRun:
+    """A finished test command: its result, with the text shown as ``output`` (its end:
+    ``dropped`` characters before it were not kept), and the outcomes read."""
+
+    res: ExecResult
+    outcomes: Outcomes | None
+    dropped: int = 0
+
+    def result(self, limit: int) -> ExecResult:
+        """The result as the model should read it, within ``limit``: the counts and the
+        failures first, then as much of the end of the log as fits."""
+        head = cap(summary(self.outcomes), limit // 2, "head")[0] if self.outcomes else ""
+        room = max(0, limit - len(head) - 2 - NOTE_ROOM)
+        text = self.res.output.rstrip("\n")
+        log, _ = cap_tail(text, room)
+        missing = self.dropped + len(text) - len(log)
+        if missing:
+            log = f"[... output truncated: the first {missing:,} characters cut]\n{log}"
+        output = "\n\n".join(part for part in (head, log) if part)
+        return dataclasses.replace(self.res, output=output, truncated=self.res.truncated or missing > 0)
+
+    def meta(self) -> dict[str, Any]:
+        if self.outcomes is None:
+            return {}
+        return {**self.outcomes.counts(), "tests": self.outcomes.to_dict()}
+
+
 async def exec_with_outcomes(
     ctx: ToolContext, command: str, formats: Sequence[str], *, timeout_s: float
-) -> tuple[ExecResult, Outcomes | None]:
+) -> TestRun:
     """Run ``command``; each change of its outcomes goes to ``ctx.progress`` as it comes.
 
-    The result's output is the text a person reads: machine lines taken out.
+    The text shown (live and in the result) has the machine lines taken out.
     """
     mark = new_mark()
     stream = OutcomeStream(parsers(formats, mark), show=ctx.emit, changed=ctx.progress,
@@ -35,27 +64,7 @@ async def exec_with_outcomes(
                              output_limit=STREAM_LIMIT)
     finally:
         outcomes = stream.close()
-    shown = stream.shown_text()
+    shown, dropped = stream.shown_text(), stream.dropped
     if not shown and res.output:  # a sandbox that streamed nothing
         shown, outcomes = replay(parsers(formats, mark), res.output)
-    elif stream.dropped:
-        shown = f"[... {stream.dropped:,} characters cut ...]\n{shown}"
-    return dataclasses.replace(res, output=shown, truncated=res.truncated or bool(stream.dropped)), outcomes
-
-
-def with_summary(res: ExecResult, outcomes: Outcomes | None, limit: int) -> ExecResult:
-    """``res`` with its output as the model should read it: the failures first, then as
-    much of the end of the log as fits."""
-    if outcomes is None:
-        return res
-    head, _ = cap(summary(outcomes), limit // 2, "head")
-    room = max(0, limit - len(head) - 2 - NOTE_ROOM)
-    log, cut = cap(res.output.rstrip("\n"), room, "tail")
-    output = f"{head}\n\n{log}" if log else head
-    return dataclasses.replace(res, output=output, truncated=res.truncated or cut)
-
-
-def outcomes_meta(outcomes: Outcomes | None) -> dict[str, Any]:
-    if outcomes is None:
-        return {}
-    return {**outcomes.counts(), "tests": outcomes.to_dict()}
+    return TestRun(dataclasses.replace(res, output=shown), outcomes, dropped)
