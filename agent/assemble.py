@@ -31,6 +31,8 @@ def assemble(
     mode: str | None = None,
     sandbox: str | None = None,
     out: Path | None = None,
+    speculate: bool | None = None,
+    memoize: bool | None = None,
     **overrides: Any,
 ) -> RunConfig:
     """The configuration of a run on ``repo``; options given here win over every file."""
@@ -47,6 +49,10 @@ def assemble(
         cfg.sandbox.kind = sandbox
     if out is not None:
         cfg.out_dir = out.resolve()
+    if speculate is not None:
+        cfg.executor.speculate = speculate
+    if memoize is not None:
+        cfg.executor.memoize = memoize
     for key, value in overrides.items():
         if value is not None:
             setattr(cfg.agent if key in AGENT_KEYS else cfg, key, value)

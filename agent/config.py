@@ -68,6 +68,14 @@ class RunConfig:
     mcp_servers: dict[str, McpServerConfig] = field(default_factory=dict)
 
 
+def executor_config(cfg: RunConfig) -> ExecutorConfig:
+    """The executor's settings in the run's mode: memoized and speculative futures are
+    async mode's (sync and parallel mode run each call as asked: the usual baselines)."""
+    if cfg.agent.mode is Mode.ASYNC:
+        return cfg.executor
+    return dataclasses.replace(cfg.executor, memoize=False, speculate=False)
+
+
 def user_config_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
     return Path(base) / "asyncfc-agent" / "config.toml"

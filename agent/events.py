@@ -127,6 +127,9 @@ class FutureCreated(Event):
     deps: list[str]
     effects: str
     turn: int
+    #: Started by the executor ahead of a call the model may make (after an edit); the
+    #: model is never given it, only the result of a call that joins it.
+    speculative: bool = False
 
 
 @dataclass
@@ -135,6 +138,20 @@ class FutureStarted(Event):
     future: str
     workspace_rev: int
     snapshot: bool
+
+
+@dataclass
+class FutureJoined(Event):
+    """A call took its result from another future's run of the same call on the same
+    workspace content (``source``): one running (``reused`` False) or one that resolved.
+    ``head_start_s``: how long that run had already run (the time the call saved)."""
+
+    kind: ClassVar[str] = "future_joined"
+    future: str
+    source: str
+    speculative: bool
+    reused: bool
+    head_start_s: float
 
 
 @dataclass

@@ -7,13 +7,17 @@ concurrency cap, all inside one task group. It publishes events and never prints
 Ordering: a future waits for every earlier future whose effects conflict with its own to
 release its locks. A writer releases when it ends; a snapshot reader as soon as its
 snapshot is taken, so edits never wait for a test suite.
+
+In async mode a snapshot reader may take its result from another run of the same call on
+the same content (agent/memo.py), and after an edit the last test or build call may be
+started ahead of the model on the new revision (agent/speculate.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -29,19 +33,21 @@ from . import protocol
 from .events import (
     EventBus,
     FutureCreated,
-    FutureOutput,
     FutureResolved,
     FutureStarted,
-    Notice,
     WorkspaceEdited,
 )
 from .futures import Future, FutureState
+from .joins import reuse
+from .memo import MemoTable, TreeHasher
+from .output import OutputBatcher
 from .partial import PartialResults
 from .refs import references, substitute
+from .sandbox_keeper import SandboxFactory, SandboxKeeper
+from .speculate import Speculator
 
 #: Paths an edit event names at most; past them it names the whole workspace.
 EDITED_PATHS_SHOWN = 1000
-SandboxFactory = Callable[[], Awaitable[Sandbox]]
 
 
 @dataclass
@@ -63,6 +69,13 @@ class ExecutorConfig:
     #: Seconds a future waits for a sandbox that died to be replaced (a Docker engine
     #: restarting), trying again and again, before it runs on and fails with the reason.
     sandbox_wait_s: float = 30.0
+    #: Give a test suite, build or read-only command the result of an identical call on
+    #: the same workspace content and image (joining it while it runs). Async mode only.
+    memoize: bool = True
+    #: After an edit, start the last test or build call on the new revision before the
+    #: model asks (with spare capacity, at a lower priority); the call then joins it.
+    #: Async mode only.
+    speculate: bool = True
 
 
 class CallRejected(Exception):
@@ -83,12 +96,11 @@ class Executor:
         first_id: int = 1,
     ) -> None:
         self.tools = tools
-        self.sandbox = sandbox
         self.workspace = workspace
         self.bus = bus
         self.config = config or ExecutorConfig()
+        self._keeper = SandboxKeeper(sandbox, sandbox_factory, bus, self.config.sandbox_wait_s)
         self.tools_config = tools_config or ToolsConfig()
-        self._sandbox_factory = sandbox_factory
         self.futures: dict[str, Future] = {}
         self._seq = first_id - 1  # a resumed session goes on after its last id
         # futures holding their locks (not yet released), by kind, in issue order
@@ -97,12 +109,15 @@ class Executor:
         self._slots = asyncio.Semaphore(self.config.max_concurrency)
         self._changed = asyncio.Event()  # replaced by a fresh one at every change
         self._tg: asyncio.TaskGroup | None = None
-        self._pending_output: dict[str, list[str]] = {}
-        self._published_output: dict[str, int] = {}  # characters, by future
-        self._flush_handles: dict[str, asyncio.TimerHandle] = {}
-        self._sandbox_lock = asyncio.Lock()
-        self._sandbox_lost = False  # it died and no new one could be started yet
-        self._lost_since = 0.0  # when it was first found lost
+        self._output = OutputBatcher(
+            bus, interval_s=self.config.output_interval_s,
+            event_limit=self.config.output_event_limit, keep=self.tools_config.output_limit,
+        )
+        self.memo = MemoTable()
+        self.hasher = TreeHasher(workspace)
+        self.whole_writes = 0  # whole-workspace writers that ended (they may change anything)
+        self.writes_started = 0  # writers that got past their blockers
+        self.speculator = Speculator(self)
         self._closing = False
         self._partial = PartialResults(bus, self._notify)  # test runs' outcomes so far
 
@@ -119,13 +134,19 @@ class Executor:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._closing = True
+        self._closing = self._keeper.closing = True
         self.cancel_all("the run ended")
+        self.speculator.cancel_all("the run ended")
         assert self._tg is not None
         tg, self._tg = self._tg, None
         # The body's own exception propagates as it is (not wrapped in a group): the task
         # group only has to wait for the futures, which never raise, to end.
         await tg.__aexit__(None, None, None)
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The sandbox commands run in now (a new one after the last died)."""
+        return self._keeper.sandbox
 
     # -- submitting ------------------------------------------------------------------
 
@@ -215,8 +236,13 @@ class Executor:
             parsed = tool.parse(args)
             for blocker in blockers:
                 await blocker.released.wait()
-            async with self._slots:
-                result = await self._run(future, tool, parsed)
+            if future.effects.writes:
+                self.writes_started += 1
+            self.speculator.observe(future, args)
+            result = await reuse(self, future, tool, parsed)
+            if result is None:
+                async with self.slot():
+                    result = await self._run(future, tool, parsed)
             state = FutureState.TIMED_OUT if result.meta.get("timed_out") else FutureState.RESOLVED
             if state is FutureState.TIMED_OUT:
                 error = (result.meta.get("timeout_note")
@@ -229,7 +255,7 @@ class Executor:
             state, error = FutureState.TIMED_OUT, "timed out (stopped by the executor)"
         except SandboxDied as exc:
             error = f"the sandbox died: {exc}"
-            await self._replace_sandbox()
+            await self._keeper.replace()
         except SandboxLimit as exc:
             error = str(exc)
         except SandboxError as exc:
@@ -239,7 +265,17 @@ class Executor:
             error = future.error or "cancelled"
         except Exception as exc:  # a bug in a tool must not take the run down
             error = f"internal error in {tool.name}: {exc!r}"
+        if WHOLE in future.effects.writes:
+            self.whole_writes += 1
         self._finish(future, state, error=error, result=result)
+        if future.effects.writes:
+            self.speculator.changed(future)
+
+    def slot(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A slot for a call of the model: a speculative run gives its slot up for it."""
+        if self._slots.locked():
+            self.speculator.preempt()
+        return self._slots
 
     async def _resolve_args(self, future: Future) -> dict[str, Any]:
         values: dict[str, str] = {}
@@ -253,12 +289,17 @@ class Executor:
             values[dep_id] = dep.result.output
         return substitute(future.args, values) if values else future.args
 
-    async def _run(self, future: Future, tool: Tool[Any], parsed: Any) -> ToolResult:
+    async def _run(
+        self, future: Future, tool: Tool[Any], parsed: Any, *,
+        taken: Callable[[], None] | None = None, nice: int = 0,
+    ) -> ToolResult:
+        """Run the call; ``taken`` is called once its snapshot is taken (it may raise to
+        drop the run), ``nice`` lowers the priority of its command."""
         future.state = FutureState.RUNNING
         future.started_s = self.bus.now()
         future.workspace_rev = self.workspace.revision
-        if self._sandbox_lost:
-            await self._await_sandbox()
+        if self._keeper.lost:
+            await self._keeper.wait()
         sandbox = self.sandbox
         snapshot: Snapshot | None = None
         try:
@@ -267,6 +308,8 @@ class Executor:
                 if future.effects.snapshot:
                     snapshot = await sandbox.snapshot(self.workspace.revision)
                     self._release(future)  # later writers may go on: the copy is taken
+                    if taken is not None:
+                        taken()
                     # a long reader may get a container of its own (isolation "future")
                     box = await stack.enter_async_context(future_sandbox(sandbox))
                 self.bus.publish(FutureStarted(future.id, future.workspace_rev, snapshot is not None))
@@ -276,8 +319,9 @@ class Executor:
                     config=self.tools_config,
                     future_id=future.id,
                     snapshot=snapshot,
-                    emit=lambda text: self._on_output(future, text),
+                    emit=lambda text: self._output.add(future, text),
                     progress=lambda outcomes: self._partial.update(future, outcomes),
+                    nice=nice,
                 )
                 async with asyncio.timeout(self._timeout(tool, parsed)):
                     result = await tool.run(ctx, parsed)
@@ -299,39 +343,6 @@ class Executor:
             return float(own) + self.config.timeout_margin_s
         return self.config.future_timeout_s
 
-    async def _replace_sandbox(self) -> None:
-        """After the sandbox died under a future: a fresh one for the futures to come."""
-        if self._sandbox_factory is None or self._closing:
-            return
-        dead = self.sandbox
-        async with self._sandbox_lock:
-            if self.sandbox is not dead:
-                return  # another future already replaced it
-            with contextlib.suppress(Exception):
-                await dead.close()
-            try:
-                self.sandbox = await self._sandbox_factory()
-            except Exception as exc:  # the engine may be down for a while: later futures retry
-                if not self._sandbox_lost:
-                    self._lost_since = self.bus.now()
-                    self.bus.publish(Notice("error", f"could not start a new sandbox: {exc}"))
-                self._sandbox_lost = True
-                return
-            self._sandbox_lost = False
-            self.bus.publish(Notice("warning", "the sandbox died; a new one was started"))
-
-    async def _await_sandbox(self) -> None:
-        """The sandbox could not be replaced yet (the engine is away): try again, more
-        slowly each time, until ``sandbox_wait_s`` after it was first found lost (so
-        futures after that try once and fail at once)."""
-        delay, deadline = 0.25, self._lost_since + self.config.sandbox_wait_s
-        while True:
-            await self._replace_sandbox()
-            if not self._sandbox_lost or self.bus.now() + delay > deadline:
-                return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-
     def _finish(
         self,
         future: Future,
@@ -340,7 +351,7 @@ class Executor:
         error: str = "",
         result: ToolResult | None = None,
     ) -> None:
-        self._flush_output(future.id)
+        self._output.flush(future.id)
         self._partial.close(future)
         future.state = state
         future.error = error or None
@@ -350,6 +361,7 @@ class Executor:
             future.workspace_rev = self.workspace.revision
         future.message = protocol.render_result(future, self.workspace, self.bus.now())
         self._release(future)
+        self.memo.ended(future)
         future.done.set()
         self.bus.publish(
             FutureResolved(
@@ -360,37 +372,6 @@ class Executor:
             )
         )
         self._notify()
-
-    # -- output ----------------------------------------------------------------------
-
-    def _on_output(self, future: Future, text: str) -> None:
-        future.add_output(text, self.tools_config.output_limit)
-        published = self._published_output.get(future.id, 0)
-        limit = self.config.output_event_limit
-        if published >= limit:
-            return  # the note was sent
-        if published + len(text) >= limit:
-            text = text[: limit - published] + (
-                f"\n[... output of {future.id} past {limit} characters is not shown here ...]\n"
-            )
-            published = limit
-        else:
-            published += len(text)
-        self._published_output[future.id] = published
-        self._pending_output.setdefault(future.id, []).append(text)
-        if future.id not in self._flush_handles:
-            loop = asyncio.get_running_loop()
-            self._flush_handles[future.id] = loop.call_later(
-                self.config.output_interval_s, self._flush_output, future.id
-            )
-
-    def _flush_output(self, fid: str) -> None:
-        handle = self._flush_handles.pop(fid, None)
-        if handle is not None:
-            handle.cancel()
-        chunks = self._pending_output.pop(fid, None)
-        if chunks:
-            self.bus.publish(FutureOutput(fid, "".join(chunks)))
 
     # -- waiting and cancelling ------------------------------------------------------
 
@@ -441,7 +422,9 @@ class Executor:
     async def drain(self, timeout_s: float = 5.0) -> None:
         """Cancel everything that still runs and wait (bounded) for it to end."""
         self.cancel_all("the run ended")
-        pending = [f for f in self.futures.values() if not f.done.is_set()]
+        self.speculator.cancel_all("the run ended")
+        pending = [f for f in [*self.futures.values(), *self.speculator.futures.values()]
+                   if not f.done.is_set()]
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout_s):
                 for f in pending:

@@ -66,6 +66,12 @@ class Future:
     partial: Outcomes | None = None  # a test run's outcomes so far (typed partial results)
     failures_shown: int = 0  # failing tests the model has been shown while it ran
     message: str = ""  # the result exactly as the model is given it
+    #: Started by the executor ahead of a call (never shown to the model as such).
+    speculative: bool = False
+    memo_key: str | None = None  # its key in the memo table, when it has one
+    joined: str | None = None  # the future whose run gave its result
+    joiners: int = 0  # calls waiting on its run now
+    note: str | None = None  # where its result came from, for the model
     done: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)  # its locks are free
     task: asyncio.Task[None] | None = None

@@ -154,6 +154,8 @@ def header(future: Future, workspace: Workspace, now: float) -> str:
 def render_result(future: Future, workspace: Workspace, now: float) -> str:
     """A final future as the model reads it."""
     head = header(future, workspace, now)
+    if future.note:  # its result came from another run of the same call
+        head += "\n" + future.note
     if future.state is FutureState.RESOLVED and future.result is not None:
         return f"{head}\n{inert(future.result.output)}".rstrip()
     # an error may quote what a command printed

@@ -23,7 +23,7 @@ from ..tools import load_tools
 from ..tools.workspace import Workspace
 from . import workarea
 from .apply import apply_patch
-from .config import RunConfig
+from .config import RunConfig, executor_config
 from .events import Event, EventBus, InstructionsLoaded, Notice, RunFinished, RunStarted
 from .executor import Executor
 from .instructions import ProjectInstructions, system_section
@@ -147,7 +147,7 @@ class Session:
         self.mcp.report()
         self.executor = Executor(
             tools={**load_tools(), **self.mcp.tools()}, sandbox=self.sandbox, workspace=workspace, bus=self.bus,
-            config=cfg.executor, tools_config=cfg.tools, sandbox_factory=self._fresh_sandbox,
+            config=executor_config(cfg), tools_config=cfg.tools, sandbox_factory=self._fresh_sandbox,
             first_id=self.first_future_id,
         )
         await self._stack.enter_async_context(self.executor)
@@ -382,6 +382,9 @@ class Session:
             "workspace_revision": final_rev,
             "tests": test_verdict(ex) if ex is not None else None,
             "futures": [future_record(f, final_rev, ex.workspace) for f in futures] if ex else [],
+            # started ahead of the model after edits; their time is not in tool_s
+            "speculative": [future_record(f, final_rev, ex.workspace)
+                            for f in ex.speculator.futures.values()] if ex else [],
             "out_dir": str(self.out_dir),
             "config_files": cfg.sources,
         }

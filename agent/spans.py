@@ -43,6 +43,12 @@ class FutureSpan:
     delivered_t: float | None = None  # the model got its result
     delivered_via: str | None = None
     stale_paths: set[str] = field(default_factory=set)
+    speculative: bool = False  # started ahead of the model, after an edit
+    joined: str | None = None  # the future whose run gave it its result
+    joined_speculative: bool = False  # ... one started speculatively
+    reused: bool = False  # ... one that had already resolved
+    head_start_s: float = 0.0  # how long that run had run when this call joined it
+    joiners: list[str] = field(default_factory=list)  # calls that took this run's result
     tests: Outcomes | None = None  # a test run's outcomes so far (as untrusted as its output)
 
     @property

@@ -24,7 +24,7 @@ from .trajectory import read_trajectory
 __all__ = [
     "FutureSpan", "PathStep", "RequestSpan", "RunTracker", "Summary", "critical_path",
     "event_from_dict", "load_events", "model_seconds", "overlap_saved", "read_effects",
-    "summarize", "tool_seconds", "trajectory_path",
+    "speculative_seconds", "summarize", "tool_seconds", "trajectory_path",
 ]
 
 #: Seconds within which two instants count as the same (publish order jitter).
@@ -81,6 +81,12 @@ def tool_seconds(tracker: RunTracker, now: float) -> float:
     """Run time of every future, the running ones counted up to ``now``."""
     now = tracker.clock(now)
     return sum(f.seconds(now) for f in list(tracker.futures.values()) if f.started_t is not None)
+
+
+def speculative_seconds(tracker: RunTracker, now: float) -> float:
+    """Run time of the runs started ahead of the model (apart from ``tool_seconds``)."""
+    now = tracker.clock(now)
+    return sum(f.seconds(now) for f in list(tracker.speculative.values()) if f.started_t is not None)
 
 
 def overlap_saved(tracker: RunTracker, now: float) -> float:
@@ -169,6 +175,11 @@ class Summary:
     requests: int
     futures: int
     critical_path: tuple[PathStep, ...]
+    #: Runs started ahead of the model after edits: their time, how many, how many of
+    #: them a call of the model joined.
+    speculative_s: float = 0.0
+    speculative: int = 0
+    speculative_joined: int = 0
 
     @property
     def critical_model_s(self) -> float:
@@ -189,4 +200,7 @@ def summarize(tracker: RunTracker) -> Summary:
         requests=len(tracker.requests),
         futures=len(tracker.futures),
         critical_path=tuple(critical_path(tracker)),
+        speculative_s=speculative_seconds(tracker, end),
+        speculative=len(tracker.speculative),
+        speculative_joined=sum(1 for f in tracker.speculative.values() if f.joiners),
     )

@@ -19,6 +19,7 @@ from .events import (
     FirstToken,
     FutureCreated,
     FutureDelivered,
+    FutureJoined,
     FutureOutput,
     FutureProgress,
     FutureResolved,
@@ -47,6 +48,8 @@ class RunTracker:
         self.finished: RunFinished | None = None
         self.requests: list[RequestSpan] = []
         self.futures: dict[str, FutureSpan] = {}
+        #: Runs the executor started ahead of the model (never given to it), apart.
+        self.speculative: dict[str, FutureSpan] = {}
         self.notices: list[Notice] = []
         self.compactions: list[ContextCompacted] = []
         self.wakes: dict[int, WakeUp] = {}  # by the model response that starts the wake-up
@@ -62,6 +65,7 @@ class RunTracker:
             ModelRetry: self._retry,
             FutureCreated: self._future_created,
             FutureStarted: self._future_started,
+            FutureJoined: self._future_joined,
             FutureOutput: self._future_output,
             FutureProgress: self._future_progress,
             FutureResolved: self._future_resolved,
@@ -138,16 +142,26 @@ class RunTracker:
         r.cost_usd, r.finish_reason = e.cost_usd, e.finish_reason
 
     def _future_created(self, e: FutureCreated) -> None:
-        self.futures[e.future] = FutureSpan(
-            e.future, e.tool, e.args, e.deps, e.turn, e.t, read_effects(e.effects)
-        )
+        span = FutureSpan(e.future, e.tool, e.args, e.deps, e.turn, e.t, read_effects(e.effects),
+                          speculative=e.speculative)
+        (self.speculative if e.speculative else self.futures)[e.future] = span
+
+    def _span(self, fid: str) -> FutureSpan | None:
+        return self.futures.get(fid) or self.speculative.get(fid)
 
     def _future_started(self, e: FutureStarted) -> None:
-        if (f := self.futures.get(e.future)) is not None:
+        if (f := self._span(e.future)) is not None:
             f.started_t, f.workspace_rev, f.snapshot = e.t, e.workspace_rev, e.snapshot
 
+    def _future_joined(self, e: FutureJoined) -> None:
+        if (f := self.futures.get(e.future)) is not None:
+            f.joined, f.joined_speculative, f.reused = e.source, e.speculative, e.reused
+            f.head_start_s = e.head_start_s
+        if (source := self._span(e.source)) is not None:
+            source.joiners.append(e.future)
+
     def _future_output(self, e: FutureOutput) -> None:
-        f = self.futures.get(e.future)
+        f = self._span(e.future)
         if f is None:
             return
         # the last line is near the end: a chatty command's batch need not be split whole.
@@ -174,7 +188,7 @@ class RunTracker:
         f.tests = tests
 
     def _future_resolved(self, e: FutureResolved) -> None:
-        f = self.futures.get(e.future)
+        f = self._span(e.future)
         if f is None:
             return
         f.ended_t, f.status, f.exit_code = e.t, e.status, e.exit_code

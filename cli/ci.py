@@ -24,11 +24,14 @@ from .solve import (
     EXIT_USAGE,
     ModeArg,
     ModelArg,
+    NoMemoizeArg,
+    NoSpeculateArg,
     OutArg,
     SandboxArg,
     build_config,
     exit_code,
     fail,
+    reuse_options,
 )
 
 if TYPE_CHECKING:
@@ -79,6 +82,8 @@ def ci(
     json_out: Annotated[Optional[Path], typer.Option("--json-out", help="Where to write the JSON report (default: report.json in the run folder).")] = None,  # noqa: UP045
     push: Annotated[Optional[str], typer.Option("--push", help="Push the branch of a solved run to this git remote (a name, URL or path).")] = None,  # noqa: UP045
     github_api: Annotated[Optional[str], typer.Option("--github-api", help="GitHub API base URL (default: $GITHUB_API_URL or https://api.github.com).")] = None,  # noqa: UP045
+    no_speculate: NoSpeculateArg = False,
+    no_memoize: NoMemoizeArg = False,
 ) -> None:
     """Solve an issue headless, for CI: exit 0 only when the tests pass on the final revision."""
     task = load_task(issue, issue_file, issue_url, event_path, github_api)
@@ -90,7 +95,7 @@ def ci(
     cfg = build_config(
         repo, config_file=config, model=model, api_base=api_base, mode=mode, sandbox=sandbox,
         out=out, verify=True, carry_changes=False, branch_slug=slug, max_turns=max_turns,
-        max_cost_usd=max_cost, timeout_s=timeout,
+        max_cost_usd=max_cost, timeout_s=timeout, **reuse_options(no_speculate, no_memoize),
     )
     outcome, by_bot = run(task.text, repo, cfg)
     code = EXIT_INTERRUPTED if outcome.exit_reason == "interrupted" else exit_code(outcome)

@@ -32,9 +32,12 @@ from .solve import (
     ModeArg,
     ModelArg,
     ModeOpt,
+    NoMemoizeArg,
+    NoSpeculateArg,
     SandboxArg,
     build_config,
     fail,
+    reuse_options,
 )
 
 if TYPE_CHECKING:
@@ -56,6 +59,8 @@ def repl(
     sandbox: SandboxArg = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the last session of this repository.")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="A TOML config file.")] = None,  # noqa: UP045
+    no_speculate: NoSpeculateArg = False,
+    no_memoize: NoMemoizeArg = False,
 ) -> None:
     """Talk with the agent in a repository; it works on a branch of its own while you type."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -74,7 +79,7 @@ def repl(
         model = model or saved.model
         mode = mode or ModeOpt(saved.mode)
     cfg = build_config(repo, config_file=config, model=model, api_base=api_base, mode=mode,
-                       sandbox=sandbox)
+                       sandbox=sandbox, **reuse_options(no_speculate, no_memoize))
     raise typer.Exit(asyncio.run(Repl(repo.resolve(), cfg, saved).main()))
 
 

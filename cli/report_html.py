@@ -50,6 +50,7 @@ svg .request { fill: #6f42c1; }
 svg .ttft { fill: #c5b3ea; }
 svg .wake { fill: #bf3989; }
 svg .waited, svg .waiting { fill: #d1d9e0; }
+svg .speculative { fill-opacity: 0.45; stroke: #4c72b0; stroke-dasharray: 3 2; }
 svg .ok { fill: #2da44e; }
 svg .nonzero { fill: #d4a72c; }
 svg .failed { fill: #cf222e; }
@@ -139,6 +140,12 @@ def future_tip(f: FutureSpan, end: float) -> str:
         lines.append("stale: " + some_paths(sorted(f.stale_paths)))
     if f.delivered_t is not None:
         lines.append(f"delivered ({f.delivered_via}) at {f.delivered_t:.2f} s")
+    if f.speculative:
+        joined = ", ".join(f.joiners) or "no call"
+        lines.append(f"started ahead of the model after an edit (speculative); joined by {joined}")
+    if f.joined is not None:
+        how = "a speculative run" if f.joined_speculative else "the resolved run" if f.reused else "the run"
+        lines.append(f"result of {how} {f.joined}, {f.head_start_s:.2f} s ahead")
     if f.error:
         lines.append(f.error)
     return "\n".join(lines)
@@ -148,8 +155,10 @@ def future_svg(f: FutureSpan, scale: Scale, y: float, end: float, critical: bool
     ended = f.ended_t if f.ended_t is not None else end
     tip = future_tip(f, end)
     cls = f"bar {outcome_class(f)}" + (" critical" if critical else "")
+    cls += " speculative" if f.speculative else " joined" if f.joined is not None else ""
+    mark = " (speculative)" if f.speculative else ""
     parts = [
-        f'<text x="6" y="{y + ROW_H - 6:.1f}">{esc(f.id)} {esc(f.tool)}</text>',
+        f'<text x="6" y="{y + ROW_H - 6:.1f}">{esc(f.id)} {esc(f.tool)}{mark}</text>',
         _rect(cls, scale, f.created_t, ended, y + 2, ROW_H - 4, tip),
     ]
     if f.started_t is not None and f.started_t - f.created_t > 0.01:
@@ -187,7 +196,7 @@ def timeline_svg(tracker: RunTracker, summary: Summary) -> str:
     end = tracker.activity_end()
     scale = Scale(tracker.origin, max(end - tracker.origin, 1e-3))
     critical = {s.name for s in summary.critical_path}
-    futures = list(tracker.futures.values())
+    futures = [*tracker.futures.values(), *tracker.speculative.values()]
     rows_h = LANE_H + len(futures) * (ROW_H + ROW_GAP)
     height = rows_h + AXIS_H
     width = LABEL_W + PLOT_W + 60
@@ -210,6 +219,8 @@ def metrics_html(summary: Summary) -> str:
         ("agent time (run start to last activity)", summary.wall_s),
         ("model time (sum of requests)", summary.model_s),
         ("tool time (sum of futures)", summary.tool_s),
+        (f"speculative runs, apart ({summary.speculative}, {summary.speculative_joined} joined)",
+         summary.speculative_s),
         ("saved by the overlap (model + tools - agent time)", summary.saved_s),
         ("critical path: model", summary.critical_model_s),
         ("critical path: futures", summary.critical_tool_s),
@@ -222,11 +233,14 @@ def futures_html(tracker: RunTracker) -> str:
     end = tracker.activity_end()
     head = ("id", "tool", "args", "state", "dispatched", "ran", "rev", "delivered")
     rows = []
-    for f in tracker.futures.values():
+    for f in [*tracker.futures.values(), *tracker.speculative.values()]:
         state = f.state + (f", exit {f.exit_code}" if f.exit_code is not None else "")
         rev = "" if f.workspace_rev is None else f"{f.workspace_rev}{' stale' if f.stale else ''}"
         delivered = f"{f.delivered_t - tracker.origin:.2f} s ({f.delivered_via})" if f.delivered_t is not None else "no"
-        cells = [f.id, f.tool, short_args(f.args, 80), state, f"{f.created_t - tracker.origin:.2f} s",
+        tool = f"{f.tool} (speculative)" if f.speculative else f.tool
+        if f.joined is not None:
+            tool += f" (joined {f.joined})"
+        cells = [f.id, tool, short_args(f.args, 80), state, f"{f.created_t - tracker.origin:.2f} s",
                  f"{f.seconds(end):.2f} s", rev, delivered]
         rows.append("<tr>" + "".join(
             f'<td class="args">{esc(c)}</td>' if i == 2 else f"<td>{esc(c)}</td>"

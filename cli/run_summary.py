@@ -18,11 +18,18 @@ def times_line(summary: Summary) -> Text:
     chain = " → ".join(step.name for step in summary.critical_path)
     return Text(
         f"time: agent {seconds(summary.wall_s)} · model {seconds(summary.model_s)} · "
-        f"tools {seconds(summary.tool_s)} · overlap saved {seconds(summary.saved_s)}\n"
+        f"tools {seconds(summary.tool_s)}{_speculative(summary)} · overlap saved {seconds(summary.saved_s)}\n"
         f"critical path: model {seconds(summary.critical_model_s)} + "
         f"futures {seconds(summary.critical_tool_s)} ({chain})",
         no_wrap=True, overflow="ellipsis",
     )
+
+
+def _speculative(summary: Summary) -> str:
+    if not summary.speculative:
+        return ""
+    return (f" (+ {seconds(summary.speculative_s)} speculative: {summary.speculative} started, "
+            f"{summary.speculative_joined} joined)")
 
 
 def final_summary(

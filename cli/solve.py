@@ -36,6 +36,8 @@ ModeArg = Annotated[Optional[ModeOpt], typer.Option("--mode", help="How tool cal
 SandboxArg = Annotated[Optional[SandboxOpt], typer.Option("--sandbox", help="Where commands run: docker, local, or auto.")]  # noqa: UP045
 PlainArg = Annotated[bool, typer.Option("--plain", help="A line log instead of the live view.")]
 JsonArg = Annotated[bool, typer.Option("--json", help="One JSON object per event on stdout.")]
+NoSpeculateArg = Annotated[bool, typer.Option("--no-speculate", help="Do not start the last test or build call ahead of the model after an edit (async mode).")]
+NoMemoizeArg = Annotated[bool, typer.Option("--no-memoize", help="Run every test, build or read-only command again, even on unchanged files (async mode).")]
 OutArg = Annotated[Optional[Path], typer.Option("--out", help="Folder for result.json, trajectory.jsonl and patch.diff.")]  # noqa: UP045
 
 
@@ -78,6 +80,11 @@ def build_config(
         )
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def reuse_options(no_speculate: bool, no_memoize: bool) -> dict[str, Any]:
+    """``--no-speculate`` and ``--no-memoize`` as overrides (not given: the files decide)."""
+    return {"speculate": False if no_speculate else None, "memoize": False if no_memoize else None}
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -136,6 +143,8 @@ def solve(
     max_turns: Annotated[Optional[int], typer.Option("--max-turns", min=1)] = None,  # noqa: UP045
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", help="Dollars.")] = None,  # noqa: UP045
     timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds for the whole run.")] = None,  # noqa: UP045
+    no_speculate: NoSpeculateArg = False,
+    no_memoize: NoMemoizeArg = False,
 ) -> None:
     """Solve an issue in a repository, on a branch of its own."""
     if not repo.is_dir():
@@ -144,7 +153,7 @@ def solve(
     cfg = build_config(
         repo, config_file=config, model=model, api_base=api_base, mode=mode, sandbox=sandbox,
         out=out, apply=apply or None, carry_changes=carry, verify=verify or None, max_turns=max_turns,
-        max_cost_usd=max_cost, timeout_s=timeout,
+        max_cost_usd=max_cost, timeout_s=timeout, **reuse_options(no_speculate, no_memoize),
     )
     outcome = run_session(task, repo.resolve(), cfg, plain=plain, json_events=json_events)
     raise typer.Exit(exit_code(outcome))

@@ -44,7 +44,7 @@ from .diskguard import DiskGuard
 from .docker_exit import inspect_death
 from .docker_host import hand_over, resolve_user, snapshot_root_beside
 from .docker_spec import SNAPSHOTS, ContainerSpec, container_name, create_container
-from .engine import ImageMissing, brief, connect, image_present
+from .engine import ImageMissing, brief, connect, image_id
 from .image import default_image, missing_image_message
 from .local import LocalSandbox
 from .output import OutputBuffer
@@ -90,6 +90,7 @@ class DockerSandbox:
         self._guard = DiskGuard.of(self.config, [self.host_workspace])
         self._death: str | None = None
         self._closed = False
+        self.image_id: str | None = None
 
     @property
     def image(self) -> str:
@@ -188,8 +189,10 @@ class DockerSandbox:
         self._snapshot_root = None
 
     async def _check_image(self) -> None:
-        if not await asyncio.to_thread(image_present, self._client, self.image):
+        found = await asyncio.to_thread(image_id, self._client, self.image)
+        if found is None:
             raise ImageMissing(missing_image_message(self.image, custom=self.config.image is not None))
+        self.image_id = found  # what memoized results are keyed by (a tag may move)
 
     async def _prepare_host(self) -> None:
         """Hand the workspace to the container's user; make the snapshots folder."""

@@ -85,12 +85,18 @@ def is_not_found(exc: BaseException) -> bool:
 
 def image_present(client: Any, image: str) -> bool:
     """Whether the engine has ``image``; raises ``EngineUnreachable`` when it does not answer."""
+    return image_id(client, image) is not None
+
+
+def image_id(client: Any, image: str) -> str | None:
+    """The id of ``image`` (None when the engine lacks it); raises ``EngineUnreachable``
+    when the engine does not answer."""
     import docker.errors
 
     try:
-        client.images.get(image)
+        found = client.images.get(image)
     except docker.errors.ImageNotFound:
-        return False
+        return None
     except (OSError, docker.errors.DockerException) as exc:
         raise EngineUnreachable(f"the Docker engine did not answer: {brief(exc)}") from None
-    return True
+    return str(found.id)

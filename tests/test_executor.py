@@ -218,7 +218,8 @@ def most_at_once(events: list[Event]) -> int:
 
 
 async def test_concurrency_cap(env: Env) -> None:
-    fs = [env.submit("run", command=env.gated("true"), readonly=True) for _ in range(6)]
+    # different commands: identical ones would join one run (agent/memo.py)
+    fs = [env.submit("run", command=env.gated(f"true {i}"), readonly=True) for i in range(6)]
     await env.running(*fs, count=4)
     assert sum(f.state is PENDING for f in fs) == 2  # the cap of the fixture
     env.open()

@@ -143,6 +143,8 @@ class ToolContext:
     emit: Callable[[str], None] = lambda _text: None
     #: Called with the outcomes of a test run so far, at each change (tools/outcomes).
     progress: Callable[[Outcomes], None] = lambda _outcomes: None
+    #: Raise the commands' nice value by this much (a run nobody asked for yet).
+    nice: int = 0
 
     @property
     def root(self) -> str:
@@ -172,6 +174,9 @@ class ToolContext:
             sink(text.replace(root, self.sandbox.workdir) if rewrite else text)
 
         workdir = root if not cwd else posixpath.join(root, norm_path(cwd))
+        if self.nice:
+            # the shell lowers its own priority first: everything it starts inherits it
+            command = f"renice -n {int(self.nice)} -p $$ >/dev/null 2>&1; {command}"
         result = await self.sandbox.exec(
             command,
             cwd=workdir,
