@@ -8,19 +8,20 @@ there, so a test sees the server run in the workspace inside the sandbox.
 import json
 import os
 import sys
+from typing import Any
 
 TOOLS = [{"name": "where", "description": "Where this server runs.",
           "inputSchema": {"type": "object", "properties": {"note": {"type": "string"}}}}]
 
 
-def answer(request_id, result=None, error=None):
-    message = {"jsonrpc": "2.0", "id": request_id}
+def answer(request_id: Any, result: Any = None, error: Any = None) -> None:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id}
     message.update({"error": error} if error else {"result": result})
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
 
 
-def call(params):
+def call(params: dict[str, Any]) -> dict[str, Any]:
     note = params.get("arguments", {}).get("note", "")
     with open("from-the-server.txt", "w") as f:
         f.write(note)
