@@ -125,6 +125,8 @@ class McpConnection:
         try:
             with anyio.CancelScope(deadline=anyio.current_time() + cfg.startup_timeout_s) as scope:
                 self._scope = scope
+                if self._stop.is_set():  # closed before it began
+                    scope.cancel()
                 async with self._connected() as client:
                     self._client = client
                     if self._errlog is not None:  # the child has its copy: EOF when it ends
@@ -138,7 +140,8 @@ class McpConnection:
                     self._ready.set()
                     await self._stop.wait()
             if scope.cancelled_caught and self.status == "starting":
-                self._fail(f"did not start within {cfg.startup_timeout_s:g} s (startup_timeout_s)")
+                self._fail("stopped before it started (the session ended)" if self._stop.is_set()
+                           else f"did not start within {cfg.startup_timeout_s:g} s (startup_timeout_s)")
         except McpConfigError as exc:
             self._fail(str(exc))
         except Exception as exc:
@@ -279,6 +282,8 @@ class McpConnection:
         if task is None:
             return
         self._stop.set()
+        if self.status == "starting" and self._scope is not None:
+            self._scope.cancel()  # no need to wait for a start nobody will use
         done, _ = await asyncio.wait([task], timeout=timeout_s)
         if not done and self._scope is not None:
             self._scope.cancel()

@@ -3,11 +3,13 @@ and left out; a crash fails the call it was in; closing leaves no process behind
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
 from asyncfc_agent.agent.futures import FutureState
 from asyncfc_agent.mcp_servers.config import McpServerConfig
+from asyncfc_agent.mcp_servers.manager import McpServers
 from mcp_support import open_run, stdio_config
 from support import alive, until
 
@@ -35,10 +37,14 @@ async def test_a_crash_mid_call_fails_that_future_and_the_run_goes_on(
         assert read.state is FutureState.RESOLVED
 
 
+def silent_server(markers: Path) -> str:
+    return (f"import os, time; open({str(markers)!r} + '/pid-' + str(os.getpid()), 'w'); "
+            "time.sleep(600)")
+
+
 async def test_a_server_that_never_starts_is_reported_and_left_out(
         tmp_path: Path, markers: Path) -> None:
-    silent = (f"import os, time; open({str(markers)!r} + '/pid-' + str(os.getpid()), 'w'); "
-              "time.sleep(600)")
+    silent = silent_server(markers)
     never = McpServerConfig(name="never", origin="test", command=sys.executable,
                             args=["-c", silent], startup_timeout_s=1.0)
     missing = McpServerConfig(name="missing", origin="test", command="no-such-mcp-server-here")
@@ -84,3 +90,18 @@ async def test_a_project_server_for_the_sandbox_is_not_run_by_the_local_one(
     cfg.trusted = True  # the user's word: it runs, on the host like the local sandbox
     async for run in open_run(tmp_path, {"boxed": cfg}):
         assert run.kinds("mcp_server")[0].to_dict()["status"] == "running"
+
+
+async def test_a_session_ending_while_a_server_starts_stops_it_at_once(
+        tmp_path: Path, markers: Path) -> None:
+    cfg = McpServerConfig(name="slow", origin="test", command=sys.executable,
+                          args=["-c", silent_server(markers)], startup_timeout_s=600)
+    servers = McpServers({"slow": cfg}, workdir=tmp_path)
+    starting = asyncio.create_task(servers.start(None))
+    await until(lambda: bool(pids(markers)), "the server process to run")
+    starting.cancel()  # Ctrl-C while the session opens
+    await asyncio.gather(starting, return_exceptions=True)
+    await asyncio.wait_for(servers.close(), 60)  # not the 600 s of its startup timeout
+    conn = servers.connections["slow"]
+    assert conn.status == "failed" and "stopped before it started" in conn.reason
+    assert not any(map(alive, pids(markers)))
