@@ -200,3 +200,19 @@ async def test_a_long_suite_prints_few_records(tmp_path: Path, local_env: dict[s
     assert sum("failure" in r for r in records) == 10  # the agent keeps no more
     assert records[-1] == {"passed": 2970, "failed": 30, "errors": 0, "skipped": 0, "total": 3000,
                            "final": True}
+
+
+async def test_a_failure_raised_below_the_test_names_both_places(
+    tmp_path: Path, local_env: dict[str, str]
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pytest.ini").write_text("[pytest]\n")
+    (repo / "pkg" / "__init__.py").write_text("")
+    (repo / "pkg" / "calc.py").write_text("def div(a, b):\n    return a / b\n")
+    (repo / "test_calc.py").write_text("from pkg.calc import div\n\n\ndef test_div():\n    div(1, 0)\n")
+    async with LocalSandbox(repo, env=local_env) as sandbox:
+        result = await RunTests().run(Watcher(repo).context(sandbox), RunTestsArgs())
+    (failure,) = result.meta["tests"]["failures"]
+    assert failure["location"] == "test_calc.py:5 -> pkg/calc.py:2"
+    assert failure["message"] == "ZeroDivisionError: division by zero"

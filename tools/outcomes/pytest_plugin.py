@@ -114,6 +114,9 @@ class _Reporter:
         if crash is not None:
             message = str(getattr(crash, "message", ""))
             location = f"{self._relative(str(crash.path))}:{crash.lineno}"
+            entry = self._test_entry(longrepr)
+            if entry and entry != location:
+                location = f"{entry} -> {location}"  # the test's line, then where it was raised
         elif isinstance(longrepr, tuple) and len(longrepr) == 3:
             location, message = f"{longrepr[0]}:{longrepr[1]}", str(longrepr[2])
         elif longrepr is not None:
@@ -127,6 +130,14 @@ class _Reporter:
             test += f" [{report.when}]"
         return {"test": _clip(test, _ID_CHARS), "message": _clip(message, _MESSAGE_CHARS),
                 "location": _clip(location, _ID_CHARS), "kind": kind}
+
+    def _test_entry(self, longrepr: Any) -> str:
+        """Where in the test the failure came from (the first entry of its traceback)."""
+        entries = getattr(getattr(longrepr, "reprtraceback", None), "reprentries", None) or []
+        loc = getattr(entries[0], "reprfileloc", None) if entries else None
+        if loc is None:
+            return ""
+        return f"{self._relative(str(loc.path))}:{loc.lineno}"
 
     def _relative(self, path: str) -> str:
         root = str(getattr(self.config, "rootdir", "") or "")
