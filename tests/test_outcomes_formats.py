@@ -3,6 +3,7 @@ jest (default and verbose reporters), pytest's terminal lines, and the stream ar
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from asyncfc_agent.tools.outcomes import (
     summary,
 )
 from asyncfc_agent.tools.outcomes.model import MAX_FAILURES
-from asyncfc_agent.tools.outcomes.pytest_format import PytestParser, new_mark
+from asyncfc_agent.tools.outcomes.pytest_format import PytestParser, new_mark, plugin_source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "outcomes"
 
@@ -289,3 +290,10 @@ def test_the_first_format_recognised_takes_the_stream() -> None:
 ])
 def test_test_commands_are_recognised_by_their_words(command: str, formats: tuple[str, ...]) -> None:
     assert formats_for(command) == formats
+
+
+def test_the_pytest_plugin_is_written_for_old_pythons_too() -> None:
+    # it runs on the project's Python, which may be far older than the agent's
+    source = plugin_source()
+    ast.parse(source, feature_version=(3, 4))
+    assert "f\"" not in source and "f'" not in source and ":=" not in source
