@@ -64,8 +64,10 @@ def future_output(f: FutureSpan) -> list[Piece]:
     pieces: list[Piece] = []
     if f.exit_code is not None:
         pieces.append((f"exit {f.exit_code}", "red" if f.exit_code != 0 else ""))
-    if f.tests is not None:  # a test run: its counts say more than its last line
-        pieces.append((shown(f.tests_line), "red" if f.tests.failing else "green"))
+    if f.tests is not None:  # a test run: its counts say more than its last line (and
+        # the state column beside says "running")
+        counts = f.tests.describe(failures_first=f.final)
+        pieces.append((shown(counts), "red" if f.tests.failing else "green"))
     last = f.last_line if f.tests is None or not f.final else ""
     if last:
         pieces.append((shown(last), "dim" if f.final else ""))

@@ -137,6 +137,9 @@ def sample_events() -> list[tuple[float, Event]]:
         (2.2, ev.HandleReturned("f1", 1)),
         (2.2, ev.RequestSent(2, 5)),
         (2.5, ev.FutureOutput("f1", "tests/test_parse.py ......F.\n")),
+        (2.5, ev.FutureProgress("f1", "pytest", 7, 1, 0, 0, 17, [{
+            "test": "tests/test_parse.py::test_empty", "message": "ValueError: not a date: ''",
+            "location": "tests/test_parse.py:21 -> dates/parse.py:25", "kind": "failed"}])),
         (2.8, ev.FirstToken(2)),
         (3.0, ev.FutureCreated("f3", "edit_file", {"path": "dates/parse.py", "old": "a", "new": "b"}, [], "w:dates/parse.py", 2)),
         (3.01, ev.FutureStarted("f3", 0, False)),
@@ -146,6 +149,7 @@ def sample_events() -> list[tuple[float, Event]]:
         (3.1, ev.FutureDelivered("f3", "inline", 2)),
         (3.2, ev.RequestSent(3, 7)),
         (4.0, ev.FutureOutput("f1", "tests/test_format.py .........\n")),
+        (4.0, ev.FutureProgress("f1", "pytest", 16, 1, 0, 0, 17, [], final=True)),
         (5.5, ev.FutureResolved("f1", "run_tests", "resolved", 1, 3.65, 0, "[f1]\n1 failed")),
         (5.6, ev.FirstToken(3)),
         (5.8, ev.ResponseDone(3, "Done.", 0, 500, 5, 0.0, 2.6, "stop")),

@@ -45,7 +45,7 @@ def table(events: list[Event], now: float) -> str:
 def test_the_live_view_shows_the_counts_beside_a_running_suite_then_its_end() -> None:
     running = table(suite(1.0), 1.5).splitlines()[1]
     assert running.split()[:3] == ["f1", "run_tests", "running"]
-    assert running.endswith("  12 passed, 1 failed (13/40), running · .....F")
+    assert running.endswith("  12 passed, 1 failed (13/40) · .....F")
     done = table(suite(2.0), 3.0).splitlines()[1]
     assert done.endswith("  exit 1 · 1 failed, 38 passed, 1 skipped")
     tracker = RunTracker.from_events(suite(2.0))
