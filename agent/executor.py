@@ -119,7 +119,9 @@ class Executor:
         self.writes_started = 0  # writers that got past their blockers
         self.speculator = Speculator(self)
         self._closing = False
-        self._partial = PartialResults(bus, self._notify)  # test runs' outcomes so far
+        self._partial = PartialResults(  # test runs' outcomes so far
+            bus, self._notify, lookup=lambda fid: self.futures.get(fid) or self.speculator.futures.get(fid)
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 

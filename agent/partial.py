@@ -4,6 +4,9 @@ A test tool reports its outcomes at each change (``ToolContext.progress``). They
 on the future (``Future.partial``) for peeks and awaits, and published as
 ``FutureProgress`` events for the views, at most a few a second, except that a new
 failure is published, and wakes whoever waits for one, at once.
+
+A call that joins a running suite (agent/joins.py, a ``future_joined`` event) gets that
+suite's outcomes as its own, so that a peek shows them and a failure wakes its awaits.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import asyncio
 from collections.abc import Callable
 
 from ..tools.outcomes import Failure, Outcomes
-from .events import EventBus, FutureProgress
+from .events import Event, EventBus, FutureJoined, FutureProgress
 from .futures import Future
 
 #: Seconds between two progress events of one future, unless a failure is new.
@@ -23,16 +26,28 @@ UNTIL = ("resolved", "first_failure")
 
 class PartialResults:
     def __init__(self, bus: EventBus, wake: Callable[[], None],
-                 interval_s: float = PROGRESS_INTERVAL_S) -> None:
+                 interval_s: float = PROGRESS_INTERVAL_S,
+                 lookup: Callable[[str], Future | None] = lambda _fid: None) -> None:
         self._bus = bus
         self._wake = wake
         self._interval_s = interval_s
+        self._lookup = lookup  # a future by its id (joins name them by id)
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._sent: dict[str, list[Failure]] = {}  # failures in each future's events so far
         self._version: dict[str, int] = {}
+        self._joiners: dict[str, list[Future]] = {}  # by the future whose run they joined
+        self._detached: set[str] = set()  # joiners whose run ended: they may run themselves
+        bus.subscribe(self._on_event)
 
     def update(self, future: Future, outcomes: Outcomes) -> None:
         """A test run's outcomes changed (called from its tool, on the event loop)."""
+        for f in [future, *self._joiners.get(future.id, [])]:
+            self._apply(f, outcomes)
+
+    def _apply(self, future: Future, outcomes: Outcomes) -> None:
+        if future.id in self._detached:  # its own run, after the one it joined ended
+            self._detached.discard(future.id)
+            future.partial, future.failures_shown = None, 0
         before = future.partial.failing if future.partial is not None else 0
         future.partial = outcomes
         if outcomes.failing > before:
@@ -41,6 +56,16 @@ class PartialResults:
         elif future.id not in self._timers:
             loop = asyncio.get_running_loop()
             self._timers[future.id] = loop.call_later(self._interval_s, self.publish, future)
+
+    def _on_event(self, event: Event) -> None:
+        if not isinstance(event, FutureJoined) or event.reused:
+            return
+        joiner, source = self._lookup(event.future), self._lookup(event.source)
+        if joiner is None or source is None or source.done.is_set():
+            return
+        self._joiners.setdefault(source.id, []).append(joiner)
+        if source.partial is not None:
+            self._apply(joiner, source.partial)
 
     def publish(self, future: Future) -> None:
         """An event with the outcomes of ``future`` unless it has nothing new."""
@@ -64,6 +89,10 @@ class PartialResults:
         self.publish(future)
         self._sent.pop(future.id, None)
         self._version.pop(future.id, None)
+        self._detached.discard(future.id)
+        for joiner in self._joiners.pop(future.id, []):
+            self.publish(joiner)
+            self._detached.add(joiner.id)
 
 
 def failing_unseen(future: Future) -> bool:

@@ -172,7 +172,7 @@ class RunTracker:
                 return
 
     def _future_progress(self, e: FutureProgress) -> None:
-        f = self.futures.get(e.future)
+        f = self._span(e.future)
         if f is None:
             return
         tests = f.tests or Outcomes(e.format)

@@ -52,19 +52,14 @@ def call(name: str, **args: Any) -> dict[str, Any]:
     return {"name": name, "args": args}
 
 
-async def test_await_until_first_failure_wakes_the_model_while_the_suite_runs(tmp_path: Path) -> None:
+async def run_gated(tmp_path: Path, turns: list[dict[str, Any]], release_at: int) -> tuple[Agent, list[Event]]:
+    """The scripted model's turns on the gated suite; the suite may end once the model has
+    sent request ``release_at``."""
     repo = tmp_path / "repo"
     repo.mkdir()
     release = tmp_path / "release"
     (repo / "pytest.ini").write_text("[pytest]\n")
     (repo / "test_gate.py").write_text(SUITE.format(release=str(release)))
-    turns = [
-        {"tool_calls": [call("run_tests")]},
-        {"tool_calls": [call("await_futures", ids=["f1"], until="first_failure")]},
-        {"tool_calls": [call("await_futures", ids=["f1"], timeout_s=0)]},
-        {"tool_calls": [call("await_futures", ids=["f1"])]},
-        {"text": "done"},
-    ]
     script = tmp_path / "script.yaml"
     script.write_text(yaml.safe_dump({"profile": {"ttft_s": 0.0, "tokens_per_s": 0}, "turns": turns}))
     events: list[Event] = []
@@ -72,8 +67,7 @@ async def test_await_until_first_failure_wakes_the_model_while_the_suite_runs(tm
     bus.subscribe(events.append)
 
     def go_on(event: Event) -> None:
-        # the model has read the wake-up and the peek: the suite may end now
-        if isinstance(event, RequestSent) and event.turn == 4:
+        if isinstance(event, RequestSent) and event.turn == release_at:
             release.write_text("go\n")
 
     bus.subscribe(go_on)
@@ -87,6 +81,19 @@ async def test_await_until_first_failure_wakes_the_model_while_the_suite_runs(tm
             with pytest.raises(Finished) as info:
                 await agent.run("fix the tests")
     assert isinstance(info.value, Submitted)
+    return agent, events
+
+
+async def test_await_until_first_failure_wakes_the_model_while_the_suite_runs(tmp_path: Path) -> None:
+    turns: list[dict[str, Any]] = [
+        {"tool_calls": [call("run_tests")]},
+        {"tool_calls": [call("await_futures", ids=["f1"], until="first_failure")]},
+        {"tool_calls": [call("await_futures", ids=["f1"], timeout_s=0)]},
+        {"tool_calls": [call("await_futures", ids=["f1"])]},
+        {"text": "done"},
+    ]
+    # the model has read the wake-up and the peek: the suite may end now
+    agent, events = await run_gated(tmp_path, turns, release_at=4)
     results = [m["content"] for m in agent.messages if m["role"] == "tool"]
     handle, woken, peek, final = results
     assert json.loads(handle)["status"] == "running"
@@ -110,6 +117,24 @@ async def test_await_until_first_failure_wakes_the_model_while_the_suite_runs(tm
     kinds = [e.kind for e in events]
     assert kinds.index("future_progress") < kinds.index("future_resolved")
     json.dumps(progress[0].to_dict())  # --json prints it as it is
+
+
+async def test_a_call_that_joins_a_running_suite_is_woken_by_its_failures(tmp_path: Path) -> None:
+    turns: list[dict[str, Any]] = [
+        {"tool_calls": [call("run_tests")]},
+        {"tool_calls": [call("run_tests")]},  # the same call on the same files: it joins f1
+        {"tool_calls": [call("await_futures", ids=["f2"], until="first_failure")]},
+        {"tool_calls": [call("await_futures", ids=["f1", "f2"])]},
+        {"text": "done"},
+    ]
+    agent, events = await run_gated(tmp_path, turns, release_at=4)
+    results = [m["content"] for m in agent.messages if m["role"] == "tool"]
+    woken = results[2]
+    assert woken.startswith("[f2 run_tests: running, ") and "; tests: 1 failed (1/3)]" in woken
+    assert "FAILED test_gate.py::test_a_fails_first (test_gate.py:8)" in woken
+    assert any(e.kind == "future_joined" and getattr(e, "future", "") == "f2" for e in events)
+    joined = [e for e in events if isinstance(e, FutureProgress) and e.future == "f2"]
+    assert joined and joined[-1].final and (joined[-1].passed, joined[-1].failed) == (2, 1)
 
 
 def a_future(fid: str = "f1") -> Future:
