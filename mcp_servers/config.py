@@ -1,5 +1,6 @@
 """MCP servers as configured: ``.mcp.json`` at the repository root and ``[mcp_servers.NAME]``
-tables of the config files.
+tables of the config files. A server is a command (stdio) or a URL (Streamable HTTP, or
+the older HTTP+SSE with ``type = "sse"``).
 
 ``.mcp.json`` is the file other agents read::
 
@@ -35,7 +36,7 @@ CAMEL = {"bearerTokenEnvVar": "bearer_token_env_var", "startupTimeoutS": "startu
          "toolTimeoutS": "tool_timeout_s", "enabledTools": "enabled_tools",
          "disabledTools": "disabled_tools", "readOnly": "read_only"}
 TRANSPORTS = {"stdio": "stdio", "http": "http", "streamable-http": "http", "streamable_http": "http",
-              "streamableHttp": "http"}
+              "streamableHttp": "http", "sse": "sse"}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -62,6 +63,8 @@ class McpServerConfig:
     #: Where the command runs: relative to the workspace (default: the workspace root).
     cwd: str | None = None
     url: str | None = None
+    #: "http" (Streamable HTTP, the default for a url) or "sse" (the older HTTP+SSE).
+    url_transport: str = "http"
     headers: dict[str, str] = field(default_factory=dict)
     #: An environment variable whose value is sent as ``Authorization: Bearer ...``.
     bearer_token_env_var: str | None = None
@@ -81,7 +84,7 @@ class McpServerConfig:
 
     @property
     def transport(self) -> str:
-        return "http" if self.url else "stdio"
+        return self.url_transport if self.url else "stdio"
 
     def offers(self, tool: str) -> bool:
         if self.enabled_tools is not None and tool not in self.enabled_tools:
@@ -173,7 +176,7 @@ def _fill(cfg: McpServerConfig, entry: dict[str, Any], key: str) -> None:
         if k == "type":
             if value not in TRANSPORTS:
                 raise McpConfigError(f"{where}: {value!r} is not a transport this agent speaks "
-                                     "(stdio, http or streamable-http)")
+                                     "(stdio, http or streamable-http, sse)")
             kind = TRANSPORTS[value]
         elif k == "disabled":
             cfg.enabled = not _bool(value, where)
@@ -200,7 +203,7 @@ def _fill(cfg: McpServerConfig, entry: dict[str, Any], key: str) -> None:
             known = "type, command, args, env, cwd, url, headers, " + ", ".join(
                 f.name for f in McpServerConfig.__dataclass_fields__.values()
                 if f.name not in ("name", "origin", "from_project", "trusted", "command", "args",
-                                  "env", "cwd", "url", "headers"))
+                                  "env", "cwd", "url", "url_transport", "headers"))
             raise McpConfigError(f"{where}: unknown key (known: {known})")
     _check(cfg, key, kind)
 
@@ -212,8 +215,10 @@ def _check(cfg: McpServerConfig, key: str, kind: str | None) -> None:
         raise McpConfigError(f"{key}.command: missing (or url, for an HTTP server)")
     if kind == "stdio" and not cfg.command:
         raise McpConfigError(f"{key}.command: missing (type is stdio)")
-    if kind == "http" and not cfg.url:
-        raise McpConfigError(f"{key}.url: missing (type is http)")
+    if kind in ("http", "sse") and not cfg.url:
+        raise McpConfigError(f"{key}.url: missing (type is {kind})")
+    if kind == "sse":
+        cfg.url_transport = "sse"
     if cfg.url and not re.match(r"^https?://", cfg.url):
         raise McpConfigError(f"{key}.url: {cfg.url!r} is not an http:// or https:// URL")
     if cfg.url and cfg.sandbox:

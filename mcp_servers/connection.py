@@ -180,7 +180,7 @@ class McpConnection:
 
         info = Implementation(name="asyncfc-agent", version="0.1.0")
         async with contextlib.AsyncExitStack() as stack:
-            if self.config.transport == "http":
+            if self.config.transport in ("http", "sse"):
                 transport = await self._http(stack)
             else:
                 transport = await self._stdio(stack)
@@ -198,6 +198,14 @@ class McpConnection:
             if not token:
                 raise McpConfigError(f"{cfg.bearer_token_env_var} (bearer_token_env_var) is not set")
             headers["Authorization"] = f"Bearer {token}"
+        if cfg.transport == "sse":
+            from mcp.client.sse import sse_client
+
+            # the stream carries the server's pings between events; a call without
+            # progress is stopped by tool_timeout_s
+            return sse_client(self._value(cfg.url or ""), headers=headers,
+                              timeout=cfg.startup_timeout_s,
+                              sse_read_timeout=max(300.0, cfg.tool_timeout_s))
         # no read timeout: a call without progress is stopped by tool_timeout_s instead
         timeout = httpx2.Timeout(cfg.startup_timeout_s, read=None)
         http = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=timeout))

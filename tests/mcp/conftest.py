@@ -24,10 +24,20 @@ def markers(tmp_path: Path) -> Path:
 @pytest.fixture
 def http_url(tmp_path: Path) -> Iterator[str]:
     """The URL of the test server, serving Streamable HTTP in a process of its own."""
+    yield from serve(tmp_path, "--http", "/mcp")
+
+
+@pytest.fixture
+def sse_url(tmp_path: Path) -> Iterator[str]:
+    """The URL of the test server, serving the older HTTP+SSE transport."""
+    yield from serve(tmp_path, "--sse", "/sse")
+
+
+def serve(tmp_path: Path, mode: str, path: str) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "http-server.log").open("w")
     env = {"MARKERS": str(tmp_path / "markers"), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, str(SERVER), "--http", str(port)],
+    proc = subprocess.Popen([sys.executable, str(SERVER), mode, str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
     while True:
@@ -41,7 +51,7 @@ def http_url(tmp_path: Path) -> Iterator[str]:
                                      f"{(tmp_path / 'http-server.log').read_text()}") from None
             time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield f"http://127.0.0.1:{port}{path}"
     finally:
         proc.terminate()
         proc.wait(timeout=30)

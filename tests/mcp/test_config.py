@@ -33,6 +33,7 @@ def test_mcp_json_loads_in_the_format_other_agents_write(tmp_path: Path) -> None
                   "cwd": "sub", "autoApprove": ["read"]},
         "docs": {"type": "http", "url": "https://example.com/mcp", "headers": {"X-Team": "core"},
                  "disabled": True},
+        "old": {"type": "sse", "url": "http://127.0.0.1:9/sse"},
     }})
     servers = load_config(repo).mcp_servers
     files, docs = servers["files"], servers["docs"]
@@ -42,6 +43,7 @@ def test_mcp_json_loads_in_the_format_other_agents_write(tmp_path: Path) -> None
     assert files.origin.endswith(".mcp.json")
     assert (docs.transport, docs.url, docs.headers, docs.enabled) == (
         "http", "https://example.com/mcp", {"X-Team": "core"}, False)
+    assert servers["old"].transport == "sse"
 
 
 def test_toml_tables_load_from_the_user_and_the_project(tmp_path: Path) -> None:
@@ -82,7 +84,8 @@ def test_an_untrusted_project_server_is_blocked_with_the_way_to_trust_it(tmp_pat
     ({"command": 7}, "mcpServers.bad.command must be a non-empty string"),
     ({"command": "x", "args": "not a list"}, "mcpServers.bad.args must be a list of strings"),
     ({"command": "x", "env": {"A": 1}}, "mcpServers.bad.env must be a table of strings"),
-    ({"type": "sse", "url": "http://h/sse"}, "mcpServers.bad.type: 'sse' is not a transport"),
+    ({"type": "ws", "url": "ws://h/ws"}, "mcpServers.bad.type: 'ws' is not a transport"),
+    ({"type": "sse", "command": "x"}, "mcpServers.bad.url: missing (type is sse)"),
     ({"url": "ftp://h"}, "mcpServers.bad.url: 'ftp://h' is not an http"),
     ({"command": "x", "url": "http://h"}, "mcpServers.bad: give command"),
     ({"command": "x", "tool_timeout_s": 0}, "mcpServers.bad.tool_timeout_s must be a number"),

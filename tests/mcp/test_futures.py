@@ -13,13 +13,13 @@ from mcp_support import Run, open_run, stdio_config
 from support import until
 
 
-@pytest.fixture(params=["stdio", "http"])
+@pytest.fixture(params=["stdio", "http", "sse"])
 async def run(request: pytest.FixtureRequest, tmp_path: Path, markers: Path) -> AsyncIterator[Run]:
     if request.param == "stdio":
         cfg = stdio_config("t", markers)
     else:
-        url = request.getfixturevalue("http_url")
-        cfg = McpServerConfig(name="t", origin="test", url=url)
+        url = request.getfixturevalue(f"{request.param}_url")
+        cfg = McpServerConfig(name="t", origin="test", url=url, url_transport=request.param)
     async for r in open_run(tmp_path, {"t": cfg}):
         yield r
 

@@ -50,6 +50,8 @@ def test_a_scripted_run_calls_mcp_tools_as_futures(tmp_path: Path) -> None:
     assert "from the server" in resolved["mcp__t__echo"]["result"]
     slow_id = next(e["future"] for e in evs if e["kind"] == "future_created"
                    and e["tool"] == "mcp__t__slow")
+    # it ran past the grace window: the model got a handle, then the result
+    assert any(e["kind"] == "handle_returned" and e["future"] == slow_id for e in evs)
     streamed = "".join(e["text"] for e in evs if e["kind"] == "future_output" and e["future"] == slow_id)
     assert "[progress 5/5] step 5 of 5" in streamed
     result = json.loads((out / "result.json").read_text())

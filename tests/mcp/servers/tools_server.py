@@ -1,7 +1,7 @@
 """An MCP server for the tests, written with the ``mcp`` package's server API.
 
 Run as a process: ``python tools_server.py`` speaks stdio, ``python tools_server.py --http
-PORT`` serves Streamable HTTP on 127.0.0.1. ``MARKERS`` (an environment variable) names
+PORT`` serves Streamable HTTP on 127.0.0.1 (``--sse PORT``: the older HTTP+SSE). ``MARKERS`` (an environment variable) names
 a directory where it leaves a file for each thing the tests look for: a call that started
 (``started-NAME``), a cancellation that reached it (``cancelled-NAME``).
 """
@@ -89,5 +89,7 @@ if __name__ == "__main__":
     mark(f"pid-{os.getpid()}")
     if len(sys.argv) > 2 and sys.argv[1] == "--http":
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif len(sys.argv) > 2 and sys.argv[1] == "--sse":
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run()
