@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import os
 import shutil
@@ -32,6 +33,16 @@ ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 STDERR_TAIL = 4096
 #: Pages of a tools/list walk at most.
 MAX_PAGES = 100
+
+
+def quiet_sdk_logs() -> None:
+    """The mcp package logs a server's failures itself; with no handler configured,
+    logging's last resort would print them to stderr, through the live view. Their
+    reasons reach the user in the reports and the failed futures instead."""
+    for name in ("mcp", "client"):  # "client": the name of the SDK's session logger
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
 
 
 class ServerGone(Exception):
@@ -94,6 +105,7 @@ class McpConnection:
         if (blocked := cfg.blocked_reason() or self._sandbox_problem()) is not None:
             self.status, self.reason = "skipped", blocked
             return
+        quiet_sdk_logs()
         loop = asyncio.get_running_loop()
         began = loop.time()
         self._task = asyncio.create_task(self._serve(), name=f"mcp server {cfg.name}")

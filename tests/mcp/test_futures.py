@@ -131,3 +131,13 @@ async def test_a_missing_token_variable_keeps_the_server_out(
         (report,) = run.kinds("mcp_server")
         assert report.to_dict()["status"] == "failed"
         assert "TEST_MCP_TOKEN (bearer_token_env_var) is not set" in report.to_dict()["reason"]
+
+
+async def test_a_server_dying_mid_call_fails_that_future_with_the_reason(run: Run) -> None:
+    crash = run.submit("mcp__t__crash", label="x")
+    await run.ex.wait([crash])
+    assert crash.state is FutureState.FAILED
+    assert "MCP server 't' stopped during the call" in (crash.error or "")
+    later = run.submit("mcp__t__echo", text="anyone?")
+    await run.ex.wait([later])
+    assert later.state is FutureState.FAILED and "is not running (exited" in (later.error or "")
