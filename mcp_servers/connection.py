@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[float, float | None, str | None], Awaitable[None]]
 #: Bytes of a server's stderr kept (the tail), for the reason it failed.
 STDERR_TAIL = 4096
+#: What the docker command needs to find the engine and its credentials.
+DOCKER_ENV = frozenset({"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH",
+                        "DOCKER_TLS_VERIFY"})
 #: Pages of a tools/list walk at most.
 MAX_PAGES = 100
 
@@ -263,7 +266,9 @@ class McpConnection:
         cmd += ["exec", "-i", "-w", inner]
         for k, v in env.items():
             cmd += ["-e", f"{k}={v}"]
-        return [*cmd, str(container), *argv], None, {}
+        # the docker command finds the engine as docker-py did (the server's env goes in -e)
+        engine = {k: v for k, v in os.environ.items() if k in DOCKER_ENV}
+        return [*cmd, str(container), *argv], None, engine
 
     def _value(self, text: str) -> str:
         """``${VAR}`` expanded for the servers the user trusts; a project's untrusted
