@@ -161,6 +161,8 @@ class Session:
         if (doc := instructions.root_file()) is not None:
             prompt += system_section(doc)
             self.bus.publish(InstructionsLoaded(doc.path, len(doc.text), doc.truncated, doc.text, "system"))
+        if self.mcp is not None:
+            prompt += self.mcp.prompt_section()
         return Agent(model=self.model, executor=self.executor, bus=self.bus,
                      config=self.config.agent, system_prompt=prompt, instructions=instructions)
 

@@ -83,6 +83,8 @@ class McpConnection:
         self.listed = 0  # tools the server listed, before the filters
         self.started_s = 0.0
         self.protocol = ""
+        #: What the server says about using its tools (its ``instructions``).
+        self.instructions = ""
         self._client: Any = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -150,6 +152,7 @@ class McpConnection:
                     self.listed = len(listed)
                     self.tools = [t for t in listed if cfg.offers(t.name)]
                     self.protocol = str(client.protocol_version)
+                    self.instructions = (client.instructions or "").strip()
                     scope.deadline = math.inf
                     self.status = "running"
                     self._ready.set()

@@ -14,12 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from .config import McpServerConfig
 from .connection import McpConnection
-from .tool import McpTool, tool_name
+from .tool import McpTool, name_prefix, tool_name
 
 if TYPE_CHECKING:
     from ..agent.events import EventBus
     from ..sandboxes.base import Sandbox
     from ..tools.base import Tool
+
+
+#: Characters of a server's instructions given to the model at most.
+MAX_INSTRUCTIONS = 4000
 
 
 class McpServers:
@@ -90,6 +94,28 @@ class McpServers:
         elif conn.status != "disabled":
             self.bus.publish(Notice("warning", f"MCP server {conn.name} left out ({conn.status}): "
                                                f"{conn.reason}"))
+
+    def prompt_section(self) -> str:
+        """The running servers' instructions, for the system prompt ("" when none has any);
+        each one is also published as an ``instructions_loaded`` event."""
+        from ..agent.protocol import inert
+
+        parts = []
+        for conn in self.connections.values():
+            if conn.status != "running" or not conn.instructions:
+                continue
+            text, cut = conn.instructions[:MAX_INSTRUCTIONS], len(conn.instructions) > MAX_INSTRUCTIONS
+            parts.append(f"MCP server {conn.name} (tools {name_prefix(conn.name)}...):\n{inert(text)}"
+                         + ("\n[... cut: the instructions are longer]" if cut else ""))
+            if self.bus is not None:
+                from ..agent.events import InstructionsLoaded
+
+                self.bus.publish(InstructionsLoaded(f"MCP server {conn.name}", len(conn.instructions),
+                                                    cut, text, "system"))
+        if not parts:
+            return ""
+        return ("\n\nInstructions of the MCP servers whose tools you have (from their "
+                "servers):\n\n" + "\n\n".join(parts))
 
     async def close(self) -> None:
         """Stop every server (each within a bounded time), whatever the others do."""

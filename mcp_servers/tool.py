@@ -41,6 +41,11 @@ def tool_name(server: str, tool: str, taken: set[str] | None = None) -> str:
     return name[: MAX_NAME - 9] + "_" + digest
 
 
+def name_prefix(server: str) -> str:
+    """What the names of a server's tools start with."""
+    return _BAD.sub("_", f"mcp__{server}__")
+
+
 class McpArgs(ToolArgs):
     """The call's arguments, as the model wrote them: the server checks them."""
 

@@ -37,6 +37,13 @@ async def test_tools_are_offered_with_their_schema(run: Run) -> None:
     assert report.to_dict()["status"] == "running" and "mcp__t__echo" in report.to_dict()["tools"]
 
 
+async def test_the_servers_instructions_are_a_section_of_the_system_prompt(run: Run) -> None:
+    section = run.servers.prompt_section()
+    assert "MCP server t (tools mcp__t__...):\nCall echo first to see that the line works." in section
+    (loaded,) = run.kinds("instructions_loaded")
+    assert loaded.to_dict()["path"] == "MCP server t" and loaded.to_dict()["via"] == "system"
+
+
 async def test_a_call_resolves_with_the_text(run: Run) -> None:
     f = run.submit("mcp__t__echo", text="hello there")
     await run.ex.wait([f])

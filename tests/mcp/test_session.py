@@ -44,6 +44,7 @@ def test_a_scripted_run_calls_mcp_tools_as_futures(tmp_path: Path) -> None:
     evs = events(out)
     (report,) = [e for e in evs if e["kind"] == "mcp_server"]
     assert report["status"] == "running" and "mcp__t__slow" in report["tools"]
+    assert any(e["kind"] == "instructions_loaded" and e["path"] == "MCP server t" for e in evs)
     resolved = {e["tool"]: e for e in evs if e["kind"] == "future_resolved"}
     assert resolved["mcp__t__slow"]["status"] == "resolved"
     assert "e2e: done after 5 steps" in resolved["mcp__t__slow"]["result"]

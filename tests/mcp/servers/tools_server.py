@@ -16,7 +16,7 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-server = MCPServer("test-tools")
+server = MCPServer("test-tools", instructions="Call echo first to see that the line works.")
 MARKERS = Path(os.environ.get("MARKERS", "."))
 
 
