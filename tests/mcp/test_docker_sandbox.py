@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import uuid
@@ -17,6 +18,7 @@ from asyncfc_agent.mcp_servers.manager import McpServers
 from asyncfc_agent.sandboxes.config import SandboxConfig
 from asyncfc_agent.sandboxes.docker import DockerSandbox
 from asyncfc_agent.tools.workspace import Workspace
+from support import git, make_repo, run_solve, write_script
 
 pytestmark = pytest.mark.docker
 MINIMAL = Path(__file__).parent / "servers" / "minimal_server.py"
@@ -62,3 +64,28 @@ async def test_a_server_in_the_sandbox_runs_in_the_container_on_the_workspace(
         subprocess.run, ["docker", "ps", "-aq", "--filter", f"name={box.container_name}"],
         capture_output=True, text=True, check=True)
     assert listed.stdout.strip() == ""
+
+
+def test_solve_in_docker_runs_a_repository_server_in_its_sandbox(tmp_path: Path,
+                                                                 docker_image: str) -> None:
+    if shutil.which("docker") is None:
+        pytest.skip("no docker command: a server in the sandbox is started with it")
+    repo = make_repo(tmp_path)
+    shutil.copy(MINIMAL, repo / "server.py")
+    (repo / ".mcp.json").write_text(json.dumps({"mcpServers": {"boxed": {
+        "command": "python3", "args": ["server.py"], "sandbox": True}}}))
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "server")
+    script = write_script(tmp_path, {"turns": [
+        {"tool_calls": [{"name": "mcp__boxed__where", "args": {"note": "from a run"}}]},
+        {"text": "Done."}]})
+    out = tmp_path / "out"
+    proc = run_solve(repo, script, out, tmp_path / "home", sandbox="docker")
+    assert proc.returncode in (0, 1), proc.stderr
+    events = [json.loads(line) for line in (out / "trajectory.jsonl").read_text().splitlines()]
+    (report,) = [e for e in events if e["kind"] == "mcp_server"]
+    assert report["status"] == "running", report  # the repository's, in the sandbox: no trust
+    (resolved,) = [e for e in events if e["kind"] == "future_resolved"]
+    assert resolved["status"] == "resolved" and "container=True" in resolved["result"]
+    patch = (out / "patch.diff").read_text()
+    assert "from-the-server.txt" in patch and "+from a run" in patch
