@@ -40,7 +40,7 @@ from .events import (
 from .futures import Future, FutureState
 from .joins import reuse
 from .memo import MemoTable, TreeHasher
-from .output import OutputBatcher
+from .output import OutputBatcher, Streams
 from .partial import PartialResults
 from .refs import references, substitute
 from .sandbox_keeper import SandboxFactory, SandboxKeeper
@@ -109,18 +109,19 @@ class Executor:
         self._slots = asyncio.Semaphore(self.config.max_concurrency)
         self._changed = asyncio.Event()  # replaced by a fresh one at every change
         self._tg: asyncio.TaskGroup | None = None
-        self._output = OutputBatcher(
-            bus, interval_s=self.config.output_interval_s,
-            event_limit=self.config.output_event_limit, keep=self.tools_config.output_limit,
-        )
         self.memo = MemoTable()
         self.hasher = TreeHasher(workspace)
         self.whole_writes = 0  # whole-workspace writers that ended (they may change anything)
         self.writes_started = 0  # writers that got past their blockers
         self.speculator = Speculator(self)
         self._closing = False
-        self._partial = PartialResults(  # test runs' outcomes so far
-            bus, self._notify, lookup=lambda fid: self.futures.get(fid) or self.speculator.futures.get(fid)
+        self.streams = Streams(
+            OutputBatcher(bus, interval_s=self.config.output_interval_s,
+                          event_limit=self.config.output_event_limit,
+                          keep=self.tools_config.output_limit),
+            PartialResults(  # test runs' outcomes so far (joiners get them through it)
+                bus, self._notify,
+                lookup=lambda fid: self.futures.get(fid) or self.speculator.futures.get(fid)),
         )
 
     # -- lifecycle -------------------------------------------------------------------
@@ -321,8 +322,8 @@ class Executor:
                     config=self.tools_config,
                     future_id=future.id,
                     snapshot=snapshot,
-                    emit=lambda text: self._output.add(future, text),
-                    progress=lambda outcomes: self._partial.update(future, outcomes),
+                    emit=lambda text: self.streams.emit(future, text),
+                    progress=lambda outcomes: self.streams.progress(future, outcomes),
                     nice=nice,
                 )
                 async with asyncio.timeout(self._timeout(tool, parsed)):
@@ -353,8 +354,7 @@ class Executor:
         error: str = "",
         result: ToolResult | None = None,
     ) -> None:
-        self._output.flush(future.id)
-        self._partial.close(future)
+        self.streams.close(future)
         future.state = state
         future.error = error or None
         future.result = result

@@ -70,10 +70,13 @@ async def join_result(ex: Executor, future: Future, source: Future) -> ToolResul
     ex.bus.publish(FutureStarted(future.id, future.workspace_rev, True))
     ex.bus.publish(FutureJoined(future.id, source.id, source.speculative, reused, round(head_start, 4)))
     source.joiners += 1
+    if not reused:
+        ex.streams.follow(future, source)
     try:
         await source.done.wait()
     finally:
         source.joiners -= 1
+        ex.streams.unfollow(future, source)
     if source.result is None or source.state not in (FutureState.RESOLVED, FutureState.TIMED_OUT):
         future.state = FutureState.PENDING
         return None

@@ -1,11 +1,15 @@
-"""Futures' streamed output, batched into events (one per interval per future) and capped."""
+"""Futures' streamed output and test outcomes: output batched into events (one per
+interval per future) and capped, and shown by the calls that joined a run as well as by
+its future; outcomes go through agent/partial.py."""
 
 from __future__ import annotations
 
 import asyncio
 
+from ..tools.outcomes import Outcomes
 from .events import EventBus, FutureOutput
 from .futures import Future
+from .partial import PartialResults
 
 
 class OutputBatcher:
@@ -44,3 +48,38 @@ class OutputBatcher:
         chunks = self._pending.pop(fid, None)
         if chunks:
             self.bus.publish(FutureOutput(fid, "".join(chunks)))
+
+
+class Streams:
+    """Where a running future's output and test outcomes go: to it, and to the calls
+    that joined its run (agent/joins.py)."""
+
+    def __init__(self, output: OutputBatcher, partial: PartialResults) -> None:
+        self.output = output
+        self.partial = partial
+        self.followers: dict[str, list[Future]] = {}  # calls that joined a run, by its future
+
+    def emit(self, future: Future, text: str) -> None:
+        for f in [future, *self.followers.get(future.id, ())]:
+            self.output.add(f, text)
+
+    def progress(self, future: Future, outcomes: Outcomes) -> None:
+        self.partial.update(future, outcomes)  # it gives them to the joiners too
+
+    def follow(self, future: Future, source: Future) -> None:
+        """``future`` joined ``source``'s run: it shows that run's output so far, and from
+        now on as it comes (peeks, views)."""
+        future.output, future.output_chars = list(source.output), source.output_chars
+        self.followers.setdefault(source.id, []).append(future)
+
+    def unfollow(self, future: Future, source: Future) -> None:
+        followers = self.followers.get(source.id, [])
+        if future in followers:
+            followers.remove(future)
+        if not followers:
+            self.followers.pop(source.id, None)
+
+    def close(self, future: Future) -> None:
+        """The future ended: what is left of its output and outcomes goes out."""
+        self.output.flush(future.id)
+        self.partial.close(future)

@@ -58,7 +58,7 @@ def make_env_fixture(**config: Any) -> Any:
         log = tmp_path / "runs.log"
         gate = tmp_path / "gate"
         # waits for the gate when the workspace asks it to (a file "slow"), then fails
-        command = (f"echo run >> {log}; if [ -e slow ]; then while [ ! -e {gate} ]; do sleep 0.02; "
+        command = (f"echo run >> {log}; echo started; if [ -e slow ]; then while [ ! -e {gate} ]; do sleep 0.02; "
                    "done; fi; cat a.txt; exit 1")
         events: list[Event] = []
         bus = EventBus()
@@ -136,6 +136,8 @@ async def test_an_identical_call_joins_the_running_one(env: Env) -> None:
     (join,) = env.joins()
     assert (join.future, join.source, join.reused, join.speculative) == (f2.id, f1.id, False, False)
     assert f2.state is FutureState.RUNNING
+    # the joined call shows the run's output as it comes (a peek at it sees it)
+    await until(lambda: "started" in f2.output_text(), "the run's output on the joined call")
     env.open_gate()
     await env.done(f1, f2)
     assert env.runs() == 1  # one process for two calls
