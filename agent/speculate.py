@@ -5,8 +5,8 @@ executor starts that call on a snapshot of the new revision before the model ask
 model's call then finds it through the memo key and joins it. The rules that keep this
 from costing the model anything:
 
-- one speculative run at a time, started only when a slot is free and no writer is in
-  flight; its command runs at a lower CPU priority (``nice``);
+- one speculative run at a time that no call joined, started only when a slot is free and
+  no writer is in flight; its command runs at a lower CPU priority (``nice``);
 - a model call that finds no free slot takes the slot of a speculative run nobody joined
   (it is cancelled, its processes killed);
 - a newer revision supersedes it: a run nobody joined is cancelled with its processes;
@@ -95,9 +95,8 @@ class Speculator:
         if ex._writers or started != ex.writes_started or ex.memo.get(key) is not None:
             return  # a newer change, or that run is known already
         current = self._current
-        if current is not None and not current.done.is_set():
-            if current.joiners:
-                return  # the model's own now: it goes on, and no second one starts
+        # a run the model joined is its own now: it goes on beside the new one
+        if current is not None and not current.done.is_set() and not current.joiners:
             self._cancel(current, "superseded by a newer revision")
             with contextlib.suppress(asyncio.CancelledError):
                 await current.done.wait()
