@@ -68,6 +68,9 @@ class AgentConfig:
     finishing_gate: bool = True
     #: Times in a row the model is asked to continue an answer cut by the output limit.
     max_continuations: int = 3
+    #: ``await_futures(until="first_failure")`` returns at a running suite's first failure;
+    #: false, it waits for the futures' ends (the benchmark's plain async mode).
+    early_wake: bool = True
 
 
 class Finished(Exception):
@@ -394,7 +397,8 @@ class Agent:
             return "no futures to await: you have seen every result"
         if args.timeout_s > 0:
             timeout = min(args.timeout_s, self.config.max_await_s)
-            until = failing_unseen if args.until == "first_failure" else None
+            early = args.until == "first_failure" and self.config.early_wake
+            until = failing_unseen if early else None
             await self.executor.wait(targets, mode=args.mode, timeout_s=timeout, until=until)
         parts = []
         for f in targets:

@@ -25,8 +25,15 @@ from typing import Any, Literal
 from ..agent.refs import REF
 from ..agent.script import Profile, Script, call_close_seconds, turn_seconds
 
-Mode = Literal["async", "parallel", "sync"]
-MODES: tuple[Mode, ...] = ("sync", "parallel", "async")
+Mode = Literal["async", "parallel", "sync", "plain"]
+#: "plain" is async mode without memoized and speculative futures and early wake-ups:
+#: what those are measured against. It schedules as async mode does.
+MODES: tuple[Mode, ...] = ("sync", "parallel", "plain", "async")
+
+
+def loop_mode(mode: str) -> Mode:
+    """The agent loop's mode of a benchmark mode ("plain" runs the async loop)."""
+    return "async" if mode == "plain" else mode  # type: ignore[return-value]
 
 AWAIT = "await_futures"
 CANCEL = "cancel_future"
@@ -220,6 +227,7 @@ def simulate(
 ) -> Schedule:
     """Play ``plan`` in ``mode`` with the tools taking ``durations`` (seconds by future id,
     0 when missing) and no overhead; ``grace_s`` is the async loop's grace window."""
+    mode = loop_mode(mode)
     sched = Schedule(mode)
     fut = sched.futures
     delivered: set[str] = set()

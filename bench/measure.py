@@ -16,7 +16,8 @@ from typing import Any
 
 from ..agent.events import CallClosed, Event
 from ..agent.timeline import RunTracker, critical_path
-from .bounds import AWAIT, CANCEL, Mode, Plan, lower_bound, simulate
+from .bounds import AWAIT, CANCEL, Mode, Plan, loop_mode, lower_bound, simulate
+from .features import feature_figures
 
 
 @dataclass
@@ -65,6 +66,8 @@ class RunRecord:
     #: The run's own critical path, as measured (the report command's reading of it).
     measured_path: list[dict[str, Any]] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
+    #: Memo hits, speculative joins, early wake-ups and what each saved (bench/features.py).
+    features: dict[str, float] = field(default_factory=dict)
 
     @property
     def model_s(self) -> float:
@@ -132,6 +135,7 @@ def record_run(
         futures=futures,
         patch=patch,
         out_dir=out_dir,
+        features=feature_figures(events, tracker),
         measured_path=[
             {"kind": s.kind, "what": s.name, "start_s": round(s.start - t0, 3), "seconds": round(s.seconds, 3)}
             for s in critical_path(tracker)
@@ -168,7 +172,7 @@ def dispatch_delays(run: RunRecord) -> list[float]:
         if f.close_s is None or f.start_s is None:
             continue
         ready = [f.close_s, *[e for d in f.deps if (e := ends.get(d)) is not None]]
-        if run.mode != "async" and f.turn in response_end:
+        if loop_mode(run.mode) != "async" and f.turn in response_end:
             ready.append(response_end[f.turn])
         if run.mode == "sync" and f.turn in previous:
             ready.append(previous[f.turn])
@@ -205,7 +209,7 @@ def measured_plan(plan: Plan, run: RunRecord) -> Plan:
 def analyse(run: RunRecord, plan: Plan, *, grace_s: float) -> dict[str, Any]:
     """The per-run figures: the bound, the ideal of the run's own mode, and where the
     rest of the time went."""
-    mode = run.mode
+    mode = loop_mode(run.mode)
     durations = run.durations()
     bound = lower_bound(plan, durations)
     ideal = simulate(plan, durations, mode).makespan_s

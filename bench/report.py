@@ -2,7 +2,7 @@
 
 Both read only the report dictionary (as ``--json-out`` writes it), so a saved report can
 be shown again. The chart is written by hand: one panel per workload with its own scale
-(the workloads differ by an order of magnitude), the three modes beside the lower bound.
+(the workloads differ by an order of magnitude), the modes beside the lower bound.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import math
 from html import escape
 from typing import Any
 
-MODE_COLOURS = {"sync": "#c44e52", "parallel": "#dd8452", "async": "#4c72b0"}
+MODE_COLOURS = {"sync": "#c44e52", "parallel": "#dd8452", "plain": "#8c8c8c", "async": "#4c72b0"}
+#: The modes in the tables and the chart, in this order.
+SHOWN = ("sync", "parallel", "plain", "async")
 BOUND_COLOUR = "#55a868"
 
 
@@ -39,16 +41,18 @@ def header(rep: dict[str, Any]) -> str:
 
 def table(rep: dict[str, Any]) -> str:
     """The main figures, one line per workload."""
-    cols = ["workload", "sync", "parallel", "async", "bound", "vs sync", "vs par.", "effic.", "patches"]
+    cols = ["workload", "sync", "parallel", "plain", "async", "bound", "vs sync", "vs par.",
+            "vs plain", "effic.", "patches"]
     rows = []
     for w in rep["workloads"]:
         m = w["modes"]
         rows.append([
             w["name"],
-            *[_s(m[k]["median_s"]) if k in m else "-" for k in ("sync", "parallel", "async")],
+            *[_s(m[k]["median_s"]) if k in m else "-" for k in SHOWN],
             _s(w["lower_bound_s"]),
             _x(w["speedup_vs_sync"]),
             _x(w["speedup_vs_parallel"]),
+            _x(w.get("speedup_vs_plain")),
             "-" if w["efficiency"] is None else f"{w['efficiency']:.2f}",
             "same" if w["patches"]["agree"] else "DIFFER",
         ])
@@ -80,6 +84,27 @@ def time_table(rep: dict[str, Any]) -> str:
     return _grid(cols, rows)
 
 
+def features_table(rep: dict[str, Any]) -> str:
+    """Where async saved time past plain async: memo hits, speculative runs, early
+    wake-ups (count and seconds, medians of the async runs)."""
+    cols = ["workload", "saved vs plain", "memo hits", "speculative joins/started",
+            "unused speculative", "early wake-ups"]
+    rows = []
+    for w in rep["workloads"]:
+        f = w.get("features")
+        if not f:
+            continue
+        rows.append([
+            w["name"],
+            _s(f.get("saved_vs_plain_s")),
+            f"{f['memo_hits']:g} ({_s(f['memo_saved_s'])})",
+            f"{f['speculative_joins']:g}/{f['speculative_started']:g} ({_s(f['speculative_saved_s'])})",
+            _s(f["speculative_unused_s"]),
+            f"{f['early_wakeups']:g} ({_s(f['early_wakeup_saved_s'])})",
+        ])
+    return _grid(cols, rows) if rows else ""
+
+
 def verdicts(rep: dict[str, Any]) -> list[str]:
     """Targets and checks, one line each."""
     lines = []
@@ -92,7 +117,8 @@ def verdicts(rep: dict[str, Any]) -> list[str]:
             value = "-" if t["value"] is None else f"{t['value']:.2f}"
             lines.append(f"{w['name']}: {key} {value} (target {t['target']:g}): {mark}")
         checks = w["checks"]
-        for key in ("async_not_slower_than_parallel", "parallel_not_slower_than_sync"):
+        for key in ("async_not_slower_than_parallel", "parallel_not_slower_than_sync",
+                    "async_not_slower_than_plain"):
             if key in checks and not checks[key]:
                 tol = checks.get(_tolerance_key(key))
                 lines.append(f"{w['name']}: {key.replace('_', ' ')}: NO (beyond {tol} s of noise)")
@@ -106,6 +132,8 @@ def _tolerance_key(check: str) -> str:
 
 def render(rep: dict[str, Any]) -> str:
     parts = [header(rep), "", table(rep), "", time_table(rep)]
+    if features := features_table(rep):
+        parts += ["", features]
     lines = verdicts(rep)
     if lines:
         parts += ["", *lines]
@@ -139,7 +167,7 @@ def svg(rep: dict[str, Any]) -> str:
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{LEFT}" y="20" font-size="14" font-weight="bold">'
-        f"Wall time of the agent loop: sync, parallel and async tool calls</text>",
+        f"Wall time of the agent loop: sync, parallel, plain async and async tool calls</text>",
         f'<text x="{LEFT}" y="38" fill="#555">{escape(header(rep).splitlines()[0])}</text>',
     ]
     out += _legend(LEFT, 56)
@@ -150,7 +178,7 @@ def svg(rep: dict[str, Any]) -> str:
 
 
 def _legend(x: int, y: int) -> list[str]:
-    items = [(m, MODE_COLOURS[m], False) for m in ("sync", "parallel", "async")]
+    items = [(m, MODE_COLOURS[m], False) for m in SHOWN]
     items.append(("lower bound", BOUND_COLOUR, True))
     out = []
     for name, colour, outline in items:
@@ -177,7 +205,7 @@ def _axis(v: float) -> tuple[float, float, int]:
 
 def _panel(w: dict[str, Any], x0: int, y0: int) -> list[str]:
     modes = w["modes"]
-    bars = [(m, modes[m]["median_s"], MODE_COLOURS[m]) for m in ("sync", "parallel", "async") if m in modes]
+    bars = [(m, modes[m]["median_s"], MODE_COLOURS[m]) for m in SHOWN if m in modes]
     values = [v for _, v, _ in bars] + [w["lower_bound_s"]]
     top, step, intervals = _axis(max([*values, 0.1]) * 1.08)
     plot_h = PANEL_H - 30

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agent.events import Event
-from .bounds import MODES, Mode, Plan, plan_from_script
+from .bounds import MODES, Mode, Plan, loop_mode, plan_from_script
 from .catalog import Workload, fresh_repo
 from .measure import RunRecord, analyse, record_run
 from .profiles import LatencyProfile
@@ -106,7 +106,9 @@ async def run_one(
             "scripted_profile": {"ttft_s": chosen.ttft_s, "tokens_per_s": chosen.tokens_per_s}
         }
     cfg.model = ModelConfig(model=f"scripted/{(script or workload.script_path).resolve()}", extra=extra)
-    cfg.agent.mode = LoopMode(mode)
+    cfg.agent.mode = LoopMode(loop_mode(mode))
+    if mode == "plain":  # the baseline of memoized, speculative futures and early wake-ups
+        cfg.executor.memoize = cfg.executor.speculate = cfg.agent.early_wake = False
     if settings.grace_s is not None:
         cfg.agent.grace_s = settings.grace_s
     cfg.sandbox = SandboxSettings(kind=settings.sandbox, options=dict(settings.sandbox_options))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .bounds import MODES, Mode, Plan, simulate
+from .features import median_figures
 from .measure import RunRecord, median
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def mode_report(runs: list[RunRecord]) -> dict[str, Any]:
         "turns": [len(r.turns) for r in runs],
         "status": [r.status for r in runs],
         "dispatch_delay_ms": _stats_ms([d for f in figs for d in f["dispatch_delays_s"]]),
+        "features": median_figures([r.features for r in runs]),
     }
 
 
@@ -172,7 +174,7 @@ def workload_report(
 
     walls = {m: [r.wall_s for r in rs] for m, rs in by_mode.items()}
     checks: dict[str, Any] = {}
-    for faster, slower in (("async", "parallel"), ("parallel", "sync")):
+    for faster, slower in (("async", "parallel"), ("parallel", "sync"), ("async", "plain")):
         if faster in med and slower in med:
             noise = tool_noise(plan, faster, by_mode[faster], by_mode[slower])
             tol = tolerance(walls[faster], walls[slower], noise)
@@ -189,6 +191,8 @@ def workload_report(
         "lower_bound_s": _r(lower),
         "speedup_vs_sync": ratio("sync", "async"),
         "speedup_vs_parallel": ratio("parallel", "async"),
+        # async against itself without memoized, speculative futures and early wake-ups
+        "speedup_vs_plain": ratio("plain", "async"),
         "parallel_vs_sync": ratio("sync", "parallel"),
         "efficiency": _r(lower / med["async"]) if asyncs and med["async"] > 0 else None,
         "lower_bound": {
@@ -206,6 +210,9 @@ def workload_report(
             if "parallel" in med and "async" in med else None,
         },
         "dispatch_delay_ms": modes["async"]["dispatch_delay_ms"] if "async" in modes else None,
+        # where async saved time past plain async, median over its runs (bench/features.py)
+        "features": dict(modes["async"]["features"], saved_vs_plain_s=_r(med["plain"] - med["async"]))
+        if "async" in modes and "plain" in modes else modes["async"]["features"] if "async" in modes else None,
         "snapshot_ms": _stats_ms([s for r in asyncs for s in r.figures["snapshot_s"]]),
         "async_overhead_s": {
             k: _r(median(r.figures["overhead"][k] for r in asyncs))

@@ -32,6 +32,7 @@ def bench(
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for the runs' records (default: a new folder under the data directory).")] = None,  # noqa: UP045
     keep: Annotated[bool, typer.Option("--keep", help="Keep the repositories the runs worked on.")] = False,
     list_only: Annotated[bool, typer.Option("--list", help="List the workloads and profiles, and exit.")] = False,
+    mode: Annotated[Optional[list[str]], typer.Option("--mode", help="A mode to run: sync, parallel, plain (async without memoized and speculative futures and early wake-ups) or async; repeat for several. Default: all four.")] = None,  # noqa: UP045
 ) -> None:
     """Compare sync, parallel and async tool calls on shipped workloads, against the lower bound."""
     from ..bench import catalog, profiles
@@ -46,11 +47,17 @@ def bench(
         prof = None if profile == "script" else profiles.get(profile or (profiles.QUICK if quick else profiles.DEFAULT))
     except (catalog.WorkloadError, profiles.UnknownProfile) as exc:
         _fail(str(exc), EXIT_USAGE)
+    from ..bench.bounds import MODES
+
+    unknown = [m for m in mode or [] if m not in MODES]
+    if unknown:
+        _fail(f"unknown mode {', '.join(unknown)}; the modes are: {', '.join(MODES)}", EXIT_USAGE)
+    modes = tuple(m for m in MODES if m in mode) if mode else MODES
     kind = _sandbox_kind(sandbox)
     settings = _settings(chosen, prof, repeat or (QUICK_REPEAT if quick else REPEAT), kind, out,
-                         scale=scale, quick=quick, keep=keep)
+                         scale=scale, quick=quick, keep=keep, modes=modes)
     rep = _run(settings)
-    rep["command"] = _command_line(workload, repeat, profile, sandbox, quick, scale)
+    rep["command"] = _command_line(workload, repeat, profile, sandbox, quick, scale, mode)
     from ..bench import report, summary
 
     typer.echo("")
@@ -133,7 +140,8 @@ def _run(settings: Any) -> dict[str, Any]:
 
 
 def _command_line(workload: list[str] | None, repeat: int | None, profile: str | None,
-                  sandbox: BenchSandbox, quick: bool, scale: float | None) -> str:
+                  sandbox: BenchSandbox, quick: bool, scale: float | None,
+                  modes: list[str] | None = None) -> str:
     """The command that reproduces the figures (output options left out)."""
     parts = ["asyncfc-agent", "bench", "--sandbox", sandbox.value]
     for w in workload or []:
@@ -146,6 +154,8 @@ def _command_line(workload: list[str] | None, repeat: int | None, profile: str |
         parts += ["--profile", profile]
     if scale is not None:
         parts += ["--scale", f"{scale:g}"]
+    for m in modes or []:
+        parts += ["--mode", m]
     return " ".join(parts)
 
 

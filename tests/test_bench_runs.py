@@ -61,25 +61,27 @@ def test_a_workload_folder_loads(tiny: Path) -> None:
 
 def test_shipped_workloads_load() -> None:
     names = [w.name for w in catalog.builtin()]
-    assert names == ["long-tests", "many-reads", "dependent-chain", "build-and-test"]
+    assert names == ["long-tests", "many-reads", "dependent-chain", "build-and-test", "fix-and-rerun"]
 
 
 def test_modes_take_turns_going_first() -> None:
-    assert [mode_order(r)[0] for r in range(3)] == ["sync", "parallel", "async"]
-    assert sorted(mode_order(1)) == ["async", "parallel", "sync"]
+    assert [mode_order(r)[0] for r in range(4)] == ["sync", "parallel", "plain", "async"]
+    assert sorted(mode_order(1)) == ["async", "parallel", "plain", "sync"]
 
 
 def check_report(rep: dict[str, Any], name: str) -> dict[str, Any]:
     (w,) = rep["workloads"]
     assert isinstance(w, dict)
     assert w["name"] == name
-    assert set(w["modes"]) == {"sync", "parallel", "async"}
+    assert set(w["modes"]) == {"sync", "parallel", "plain", "async"}
     for mode in w["modes"].values():
         assert len(mode["wall_s"]) == 1 and mode["median_s"] == mode["wall_s"][0]
         assert mode["status"] == ["solved"]
     median = {m: w["modes"][m]["median_s"] for m in ("sync", "parallel", "async")}
     assert w["speedup_vs_sync"] == pytest.approx(median["sync"] / median["async"], abs=1e-3)
     assert w["speedup_vs_parallel"] == pytest.approx(median["parallel"] / median["async"], abs=1e-3)
+    assert w["speedup_vs_plain"] == pytest.approx(w["modes"]["plain"]["median_s"] / median["async"], abs=1e-3)
+    assert set(w["features"]) >= {"memo_hits", "speculative_joins", "early_wakeups", "saved_vs_plain_s"}
     assert w["efficiency"] == pytest.approx(w["lower_bound_s"] / median["async"], abs=1e-3)
     assert w["lower_bound_s"] > 0
     assert w["patches"]["agree"] and not w["patches"]["empty"]
@@ -91,7 +93,7 @@ def check_report(rep: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(360)  # three full runs of the workload: minutes on a loaded machine
+@pytest.mark.timeout(600)  # four full runs of the workload: minutes on a loaded machine
 async def test_every_mode_through_the_runner(tiny: Path, tmp_path: Path, home: Path) -> None:
     lines: list[str] = []
     settings = Settings(
@@ -102,7 +104,7 @@ async def test_every_mode_through_the_runner(tiny: Path, tmp_path: Path, home: P
     w = check_report(rep, "tiny")
     assert w["scale"] == 1.0 and rep["sandbox"] == "local"
     runs = sorted((tmp_path / "bench" / "tiny").iterdir())
-    assert [r.name for r in runs] == ["1-async", "1-parallel", "1-sync"]
+    assert [r.name for r in runs] == ["1-async", "1-parallel", "1-plain", "1-sync"]
     patch = (runs[0] / "patch.diff").read_text()
     assert "+    return a + b" in patch
     futures = json.loads((runs[0] / "result.json").read_text())["futures"]

@@ -1,0 +1,1 @@
+"""Invoices, VAT and monthly statements."""
