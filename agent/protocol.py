@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..tools.base import paths_overlap
-from ..tools.outcomes import Failure, failure_lines
+from ..tools.outcomes import Failure, failure_lines, summary
 from ..tools.text import some_paths
 from ..tools.workspace import Workspace
 from .futures import Future, FutureState
@@ -160,6 +160,8 @@ def render_result(future: Future, workspace: Workspace, now: float) -> str:
         return f"{head}\n{inert(future.result.output)}".rstrip()
     # an error may quote what a command printed
     body = inert(future.error or future.state.value)
+    if future.result is None and future.partial is not None:  # a test run stopped midway
+        body += "\n" + inert(summary(future.partial))
     partial = future.result.output if future.result is not None else future.output_text()
     if partial.strip():
         body += f"\npartial output:\n{inert(partial)}"

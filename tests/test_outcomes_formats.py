@@ -103,6 +103,19 @@ def test_go_json_counts_leaf_tests_and_shows_the_text_without_chatter() -> None:
     assert "broken/broken.go:5:9: undefined: missing\n" in shown
 
 
+def test_go_json_read_in_chunks_shows_no_piece_of_an_event() -> None:
+    text = read("go_test.json")
+    whole, outcomes = replay(parsers(["go"]), text)
+    shown: list[str] = []
+    stream = OutcomeStream(parsers(["go"]), show=shown.append)
+    for chunk in in_chunks(text, 13):
+        stream.feed(chunk)
+    chunked = stream.close()
+    assert "".join(shown) == whole and not any("{" in piece for piece in shown)
+    assert chunked is not None and outcomes is not None
+    assert chunked.counts() == outcomes.counts() and chunked.failures == outcomes.failures
+
+
 def test_go_plain_output_names_failures_by_their_leaf_tests() -> None:
     shown, outcomes = replay(parsers(["go"]), read("go_test_plain.txt"))
     assert outcomes is not None

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from asyncfc_agent.agent.events import Event, EventBus, FutureProgress, RequestSent
 from asyncfc_agent.agent.executor import Executor, ExecutorConfig
-from asyncfc_agent.agent.futures import Future
+from asyncfc_agent.agent.futures import Future, FutureState
 from asyncfc_agent.agent.loop import Agent, AgentConfig, Finished, Submitted
 from asyncfc_agent.agent.model import ModelClient, ModelConfig
 from asyncfc_agent.agent.partial import PartialResults
@@ -135,6 +135,32 @@ async def test_a_call_that_joins_a_running_suite_is_woken_by_its_failures(tmp_pa
     assert any(e.kind == "future_joined" and getattr(e, "future", "") == "f2" for e in events)
     joined = [e for e in events if isinstance(e, FutureProgress) and e.future == "f2"]
     assert joined and joined[-1].final and (joined[-1].passed, joined[-1].failed) == (2, 1)
+
+
+async def test_a_suite_stopped_midway_keeps_its_counts_and_failures(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pytest.ini").write_text("[pytest]\n")
+    # never released: the suite runs until it is cancelled
+    (repo / "test_gate.py").write_text(SUITE.format(release=str(tmp_path / "never")))
+    bus = EventBus()
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    async with LocalSandbox(repo, env=env, snapshot_root=tmp_path / "snaps") as box:
+        executor = Executor(tools=load_tools(["run_tests"]), sandbox=box, workspace=Workspace(repo),
+                            bus=bus, config=ExecutorConfig(output_interval_s=0.01))
+
+        def stop_at_the_failure(event: Event) -> None:
+            if isinstance(event, FutureProgress) and event.failures:
+                executor.cancel(event.future, "cancelled by the model")
+
+        bus.subscribe(stop_at_the_failure)
+        async with executor:
+            future = executor.submit("run_tests", {}, call_id="c1", turn=1)
+            await executor.wait([future], timeout_s=120)
+    assert future.state is FutureState.CANCELLED
+    lines = future.message.splitlines()
+    assert lines[1:4] == ["cancelled by the model", "[tests (pytest): 1 failed (1/3)]",
+                          "FAILED test_gate.py::test_a_fails_first (test_gate.py:8)"]
 
 
 def a_future(fid: str = "f1") -> Future:
