@@ -140,11 +140,11 @@ class Session:
                        self.sandbox.kind, str(self.area.source), str(self.area.path),
                        self.area.branch)
         )
+        self.mcp.report()
         if self.sandbox.kind == "local":
             from ..sandboxes.local import WARNING
 
             self.bus.publish(Notice("warning", WARNING))
-        self.mcp.report()
         self.executor = Executor(
             tools={**load_tools(), **self.mcp.tools()}, sandbox=self.sandbox, workspace=workspace, bus=self.bus,
             config=executor_config(cfg), tools_config=cfg.tools, sandbox_factory=self._fresh_sandbox,

@@ -57,10 +57,27 @@ class McpServers:
         self._unreported += chosen
 
     def report(self) -> None:
-        """Publish how the servers started since the last report went, once each."""
+        """Publish how the servers started since the last report went, once each: an
+        ``mcp_server`` event for every server, a warning for each one left out, and one
+        line for those running (the live view shows only the latest notices)."""
         chosen, self._unreported = self._unreported, []
+        if self.bus is None or not chosen:
+            return
+        from ..agent.events import McpServerReport, Notice
+
+        running = []
         for conn in chosen:
-            self._report(conn)
+            names = [t.name for t in self.tools_of(conn)]
+            self.bus.publish(McpServerReport(conn.name, conn.status, conn.config.transport, names,
+                                             conn.reason, round(conn.started_s, 3)))
+            if conn.status == "running":
+                running.append(f"{conn.name} ({len(names)} tools)")
+        for conn in chosen:
+            if conn.status not in ("running", "disabled"):
+                self.bus.publish(Notice("warning", f"MCP server {conn.name} left out "
+                                                   f"({conn.status}): {conn.reason}"))
+        if running:
+            self.bus.publish(Notice("info", "MCP servers running: " + ", ".join(running)))
 
     def _name_tools(self) -> None:
         taken: set[str] = set()
@@ -80,20 +97,6 @@ class McpServers:
 
     def tools_of(self, conn: McpConnection) -> list[McpTool]:
         return [t for t in self._tools.values() if t.connection is conn]
-
-    def _report(self, conn: McpConnection) -> None:
-        if self.bus is None:
-            return
-        from ..agent.events import McpServerReport, Notice
-
-        names = [t.name for t in self.tools_of(conn)]
-        self.bus.publish(McpServerReport(conn.name, conn.status, conn.config.transport, names,
-                                         conn.reason, round(conn.started_s, 3)))
-        if conn.status == "running":
-            self.bus.publish(Notice("info", f"MCP server {conn.name}: {len(names)} tool(s)"))
-        elif conn.status != "disabled":
-            self.bus.publish(Notice("warning", f"MCP server {conn.name} left out ({conn.status}): "
-                                               f"{conn.reason}"))
 
     def prompt_section(self) -> str:
         """The running servers' instructions, for the system prompt ("" when none has any);

@@ -57,7 +57,7 @@ def test_a_scripted_run_calls_mcp_tools_as_futures(tmp_path: Path) -> None:
     assert "[progress 5/5] step 5 of 5" in streamed
     result = json.loads((out / "result.json").read_text())
     assert {"mcp__t__slow", "mcp__t__echo"} <= {f["tool"] for f in result["futures"]}
-    assert "MCP server t: 7 tool(s)" in proc.stdout
+    assert "MCP servers running: t (7 tools)" in proc.stdout
     pids = [int(p.name.removeprefix("pid-")) for p in markers.glob("pid-*")]
     assert len(pids) == 1 and not alive(pids[0])  # closed with the run
 
