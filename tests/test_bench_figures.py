@@ -158,3 +158,45 @@ def test_the_chart_has_a_bar_per_mode_and_the_bound() -> None:
                                          (86.0, (100, 20, 5))])
 def test_chart_axes_are_round(value: float, axis: tuple[float, float, int]) -> None:
     assert report._axis(value) == axis
+
+
+def test_the_features_breakdown_counts_what_each_mechanism_saved() -> None:
+    from asyncfc_agent.agent import events as ev
+    from asyncfc_agent.agent.timeline import RunTracker
+    from asyncfc_agent.bench.features import feature_figures
+
+    def at(t: float, e: ev.Event) -> ev.Event:
+        e.t = t
+        return e
+
+    events = [
+        at(0.0, ev.RequestSent(1, 2)),
+        at(0.5, ev.FutureCreated("f1", "run_tests", {}, [], "snapshot", 1)),
+        at(0.5, ev.FutureStarted("f1", 0, True)),
+        at(1.0, ev.ResponseDone(1, "", 1, 0, 0, 0.0, 1.0)),
+        at(1.0, ev.RequestSent(2, 4)),
+        at(1.5, ev.CallClosed(2, "c2", "await_futures", '{"ids": ["f1"], "until": "first_failure"}')),
+        at(2.0, ev.ResponseDone(2, "", 1, 0, 0, 0.0, 1.0)),
+        at(3.0, ev.RequestSent(3, 6)),  # woken at a failure: f1 runs on until 9.0
+        at(3.5, ev.FutureCreated("f2", "edit_file", {}, [], "w:a.py", 3)),
+        at(3.6, ev.FutureCreated("s1", "run_tests", {}, [], "snapshot", 3, speculative=True)),
+        at(3.6, ev.FutureStarted("s1", 1, True)),
+        at(4.0, ev.FutureCreated("s2", "build", {}, [], "snapshot", 3, speculative=True)),
+        at(4.0, ev.FutureStarted("s2", 1, True)),
+        at(4.5, ev.FutureResolved("s2", "build", "cancelled", None, 0.5, 1, "")),
+        at(6.0, ev.FutureCreated("f3", "run_tests", {}, [], "snapshot", 4)),
+        at(6.0, ev.FutureStarted("f3", 1, True)),
+        at(6.0, ev.FutureJoined("f3", "s1", True, False, 2.4)),
+        at(7.0, ev.FutureCreated("f4", "run_tests", {}, [], "snapshot", 4)),
+        at(7.0, ev.FutureStarted("f4", 1, True)),
+        at(7.0, ev.FutureJoined("f4", "f3", False, False, 1.0)),
+        at(8.0, ev.FutureResolved("s1", "run_tests", "resolved", 0, 4.4, 1, "")),
+        at(9.0, ev.FutureResolved("f1", "run_tests", "resolved", 1, 8.5, 0, "")),
+    ]
+    figures = feature_figures(events, RunTracker.from_events(events))
+    assert figures == {
+        "memo_hits": 1, "memo_saved_s": 1.0,
+        "speculative_started": 2, "speculative_joins": 1, "speculative_saved_s": 2.4,
+        "speculative_unused_s": 0.5,
+        "early_wakeups": 1, "early_wakeup_saved_s": 6.0,
+    }

@@ -159,3 +159,18 @@ async def test_a_call_of_the_model_takes_the_slot_of_a_speculative_run(one_slot:
     assert "mine" in mine.result.output
     assert s1.state is FutureState.CANCELLED and "preempted" in (s1.error or "")
     await until(lambda: not alive(pid), "the preempted run's process to end")
+
+
+def test_the_switches_and_the_mode_decide(tmp_path: Path) -> None:
+    from asyncfc_agent.agent.assemble import assemble
+    from asyncfc_agent.agent.config import executor_config
+    from asyncfc_agent.agent.loop import Mode
+
+    (tmp_path / "asyncfc.toml").write_text("[executor]\nspeculate = false\n")
+    cfg = assemble(tmp_path, model="openai/gpt-4.1")
+    assert (executor_config(cfg).speculate, executor_config(cfg).memoize) == (False, True)
+    cfg = assemble(tmp_path, model="openai/gpt-4.1", speculate=True, memoize=False)
+    assert (executor_config(cfg).speculate, executor_config(cfg).memoize) == (True, False)
+    for mode in (Mode.SYNC, Mode.PARALLEL):  # the baselines run each call as asked
+        cfg = assemble(tmp_path, model="openai/gpt-4.1", mode=mode.value, speculate=True)
+        assert (executor_config(cfg).speculate, executor_config(cfg).memoize) == (False, False)
