@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from . import protocol, workarea
-from .events import Event, Notice, WakeUp
+from .events import Event, FutureProgress, Notice, WakeUp
 from .executor import Executor
 from .futures import Future
 from .loop import Agent, Finished, Mode, Submitted
 from .model import ModelConfigError, ModelError, litellm_module
+from .partial import deliver_progress
 from .resume import DEFAULT_TASK, Saved, record, resume_note
 from .session import RunOutcome, Session
 from .wake import CANCELLED_BY_USER, ReplConfig, Waker, wake_message
@@ -61,6 +62,7 @@ class Wake:
     reason: str
     streak: int
     delay_s: float
+    failing: list[str] = field(default_factory=list)  # running suites with failing tests
 
 
 @dataclass
@@ -166,6 +168,9 @@ class Interactive:
     def _on_event(self, event: Event) -> None:
         if event.kind == "future_resolved" and not self.busy:
             self.waker.on_resolved(self.executor.futures[event.to_dict()["future"]])
+        elif (isinstance(event, FutureProgress) and event.failures and not self.busy
+              and (future := self.executor.futures.get(event.future)) is not None):
+            self.waker.on_failing(future)
 
     async def close(self, reason: str = "user_exit") -> RunOutcome:
         """Stop the turn and the futures, save the conversation, end the session."""
@@ -192,11 +197,13 @@ class Interactive:
         self._task = asyncio.create_task(self._converse(text), name="turn")
         return True
 
-    def wake(self, futures: list[str], reason: str, streak: int, delay_s: float) -> None:
-        """Start a wake-up turn: the model is given ``futures``' results and reacts."""
+    def wake(self, futures: list[str], reason: str, streak: int, delay_s: float,
+             failing: list[str] | None = None) -> None:
+        """Start a wake-up turn: the model is given ``futures``' results (and the partial
+        results of the running suites ``failing``) and reacts."""
         assert not self.busy, "a wake-up never interrupts a turn"
         self._task = asyncio.create_task(
-            self._converse(Wake(futures, reason, streak, delay_s)), name="wake-up"
+            self._converse(Wake(futures, reason, streak, delay_s, failing or [])), name="wake-up"
         )
 
     async def settle(self) -> None:
@@ -231,23 +238,27 @@ class Interactive:
     async def _wake_turn(self, wake: Wake) -> TurnReport:
         """The model reacts to results nobody asked for; its responses count against the
         budget of the user's last message, so a wake-up cannot extend it."""
+        woke = [*wake.futures, *wake.failing]
         self.session.bus.publish(
-            WakeUp(self.agent.turn + 1, wake.futures, wake.reason, wake.streak, wake.delay_s)
+            WakeUp(self.agent.turn + 1, woke, wake.reason, wake.streak, wake.delay_s)
         )
         self.wakes += 1
         self.waking = True
+        running = [self.executor.futures[i] for i in wake.failing]
         try:
-            report = await self._answer(wake_message(wake.futures), deliver=True)
+            report = await self._answer(wake_message(wake.futures, wake.failing), deliver=True,
+                                        progress=running)
         finally:
             self.waking = False
-        report.woke = wake.futures
-        ids = ", ".join(wake.futures)
+        report.woke = woke
+        ids = ", ".join(woke)
         report.checkpoint = await self._checkpoint(f"wake-up after turn {report.number}: {ids}")
         report.running = [f.id for f in self.running()]
         self.save()
         return report
 
-    async def _answer(self, text: str, *, deliver: bool = False) -> TurnReport:
+    async def _answer(self, text: str, *, deliver: bool = False,
+                      progress: list[Future] | None = None) -> TurnReport:
         agent, n = self.agent, self.user_turns
         if self._next_mode is not None:
             agent.config.mode, self._next_mode = self._next_mode, None
@@ -257,6 +268,7 @@ class Interactive:
         self.notes = []
         if deliver:  # the results first, then the words that ask for a reaction
             agent.deliver()
+            deliver_progress(agent, [f for f in progress or [] if not f.done.is_set()])
         self._answering = True
         try:
             await agent.run(text)

@@ -13,10 +13,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..tools.outcomes import Failure, Outcomes
+from . import protocol
 from .events import Event, EventBus, FutureJoined, FutureProgress
 from .futures import Future
+from .history import next_delivery
+
+if TYPE_CHECKING:
+    from .loop import Agent
 
 #: Seconds between two progress events of one future, unless a failure is new.
 PROGRESS_INTERVAL_S = 0.25
@@ -107,3 +113,17 @@ def take_unseen(future: Future) -> list[Failure]:
     fresh = future.partial.failures[future.failures_shown :]
     future.failures_shown = future.partial.failing
     return fresh
+
+
+def deliver_progress(agent: Agent, futures: list[Future]) -> int:
+    """Append the partial results of running ``futures`` (their counts, the failures not
+    shown yet and new output, as a peek) to ``agent``'s conversation as one synthetic
+    ``await_futures`` call: an idle session woken by a failing test gives them so."""
+    if not futures:
+        return 0
+    ex = agent.executor
+    call = protocol.delivery_call([f.id for f in futures], next_delivery(agent.messages))
+    body = "\n\n".join(protocol.render_progress(f, ex.peek(f), agent.bus.now(), take_unseen(f))
+                       for f in futures)
+    agent.messages += [call, protocol.tool_message(call["tool_calls"][0]["id"], protocol.AWAIT, body)]
+    return len(futures)

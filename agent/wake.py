@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .events import Notice
 from .futures import Future, FutureState
+from .partial import failing_unseen
 
 if TYPE_CHECKING:
     from .interactive import Interactive
@@ -66,13 +67,26 @@ class ReplConfig:
         return None
 
 
+def first_failure(future: Future) -> bool:
+    """A running suite has failing tests and the model has been shown none of them."""
+    return future.failures_shown == 0 and failing_unseen(future)
+
+
 def failed(future: Future) -> bool:
+    if not future.done.is_set():
+        return first_failure(future)  # a suite that runs: its first failing test
     if future.state is not FutureState.RESOLVED:
         return True
     return future.result is not None and future.result.exit_code not in (0, None)
 
 
-def wake_message(ids: list[str]) -> str:
+def wake_message(ids: list[str], failing: list[str] | None = None) -> str:
+    if failing:  # woken by a test that failed in a suite that still runs
+        ended = f" {', '.join(ids)} ended and the results are above;" if ids else ""
+        return (f"(No message from the user:{ended} {', '.join(failing)}, which you left "
+                "running, reported failing tests and still runs (its counts and failures are "
+                "above). Start on a fix while it runs, or wait for its result. The user may "
+                "be away.)")
     return (f"(No message from the user: {', '.join(ids)}, which you left running, ended and "
             "the results are above. React to them: say what failed and fix it, or confirm. "
             "The user may be away.)")
@@ -104,6 +118,11 @@ class Waker:
         return [f for f in self.inter.executor.undelivered()
                 if f.done.is_set() and f.error != CANCELLED_BY_USER]
 
+    def failing(self) -> list[Future]:
+        """Running test suites with a first failure the model has not been shown (later
+        ones wait for the suite's result)."""
+        return [f for f in self.waiting() if first_failure(f)]
+
     def would_wake(self, futures: list[Future]) -> bool:
         """Whether these results wake the model, as the settings stand."""
         if self.paused or self.policy is WakePolicy.OFF or not futures:
@@ -115,6 +134,11 @@ class Waker:
     def on_resolved(self, future: Future) -> None:
         """A future ended; called by the session while no turn runs."""
         if not future.delivered and future.error != CANCELLED_BY_USER:
+            self._schedule()
+
+    def on_failing(self, future: Future) -> None:
+        """A running suite reported a failing test; called while no turn runs."""
+        if not future.delivered and first_failure(future):
             self._schedule()
 
     def after_turn(self) -> None:
@@ -163,8 +187,8 @@ class Waker:
                                      "you send your line (it gets them with it) or clear it")
             await asyncio.sleep(TYPING_POLL_S)
         self.held = False
-        batch = self.ready()
-        if self.inter.busy or not self.would_wake(batch):
+        batch, failing = self.ready(), self.failing()
+        if self.inter.busy or not (self.would_wake(batch) or self.would_wake(failing)):
             return
         if self.streak >= self.config.max_wakes:
             self.paused = True
@@ -175,8 +199,10 @@ class Waker:
             return
         self.streak += 1
         reason = "failed" if any(failed(f) for f in batch) else "resolved"
+        if failing:
+            reason = "failing test"
         delay = round(self.inter.session.bus.now() - self._first_t, 3)
-        self.inter.wake([f.id for f in batch], reason, self.streak, delay)
+        self.inter.wake([f.id for f in batch], reason, self.streak, delay, [f.id for f in failing])
 
     def _notice(self, level: str, message: str) -> None:
         self.inter.session.bus.publish(Notice(level, message))
