@@ -134,6 +134,9 @@ def future_tip(f: FutureSpan, end: float) -> str:
     if f.exit_code is not None:
         lines[-1] += f", exit {f.exit_code}"
     lines[-1] += f", {f.seconds(end):.2f} s"
+    if f.tests is not None:  # a test run: its counts, and the first failure it reported
+        lines.append(f"tests: {f.tests.describe(failures_first=True)}")
+        lines += [failure.head() for failure in f.tests.failures[:1]]
     if f.workspace_rev is not None:
         lines.append(f"ran on rev {f.workspace_rev}")
     if f.stale:
@@ -235,6 +238,8 @@ def futures_html(tracker: RunTracker) -> str:
     rows = []
     for f in [*tracker.futures.values(), *tracker.speculative.values()]:
         state = f.state + (f", exit {f.exit_code}" if f.exit_code is not None else "")
+        if f.tests is not None:
+            state += f", {f.tests.describe(failures_first=True)}"
         rev = "" if f.workspace_rev is None else f"{f.workspace_rev}{' stale' if f.stale else ''}"
         delivered = f"{f.delivered_t - tracker.origin:.2f} s ({f.delivered_via})" if f.delivered_t is not None else "no"
         tool = f"{f.tool} (speculative)" if f.speculative else f.tool

@@ -11,6 +11,7 @@ from asyncfc_agent.agent.futures import Future, FutureState
 from asyncfc_agent.agent.timeline import RunTracker
 from asyncfc_agent.cli import repl_format
 from asyncfc_agent.cli.plain import PlainLog
+from asyncfc_agent.cli.report_html import future_tip, futures_html
 from asyncfc_agent.cli.table import futures_table
 from asyncfc_agent.tools.base import Effects
 from asyncfc_agent.tools.outcomes import Failure, Outcomes
@@ -72,3 +73,11 @@ def test_the_repl_shows_the_counts_in_its_toolbar_and_futures_table() -> None:
     assert repl_format.tests_note(f) == " (12 passed, 1 failed, running)"
     rows = repl_format.futures_table([f], now=4.0)
     assert rows[1] == "  f1  run_tests  running (12 passed, 1 failed, running)  3.0 s  -      "
+
+
+def test_the_html_report_gives_a_test_run_its_counts_and_first_failure() -> None:
+    tracker = RunTracker.from_events(suite(2.0))
+    assert "exit 1, 1 failed, 38 passed, 1 skipped" in futures_html(tracker)
+    tip = future_tip(tracker.futures["f1"], 2.0).splitlines()
+    assert tip[2:4] == ["tests: 1 failed, 38 passed, 1 skipped",
+                        "FAILED tests/test_a.py::test_x (tests/test_a.py:12)"]
