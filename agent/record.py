@@ -29,7 +29,7 @@ def test_verdict(executor: Executor) -> dict[str, Any]:
 def future_record(f: Future, final_rev: int, workspace: Workspace) -> dict[str, Any]:
     from .protocol import stale_paths
 
-    return {
+    record: dict[str, Any] = {
         "id": f.id,
         "tool": f.tool,
         "args": f.args,
@@ -45,6 +45,9 @@ def future_record(f: Future, final_rev: int, workspace: Workspace) -> dict[str, 
         "delivered_via": f.delivered_via,
         "error": f.error,
     }
+    if f.partial is not None:  # a test run: its outcomes (counts, first failures)
+        record["tests"] = f.partial.to_dict()
+    return record
 
 
 def write_result(path: Path, result: dict[str, Any]) -> str | None:

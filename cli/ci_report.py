@@ -118,6 +118,7 @@ def _heading(rep: dict[str, Any]) -> list[str]:
 def _figures(rep: dict[str, Any]) -> list[str]:
     tests = rep.get("tests") or {}
     verdict = ("passed" if tests.get("passed") else "failed") if tests.get("future") else "not run"
+    verdict += _counts(rep, tests.get("future"))
     where = "on the final revision" if tests.get("on_final_revision") else "not on the final revision"
     tokens = (rep.get("tokens") or {}).get("total", 0)
     rows = [
@@ -133,6 +134,17 @@ def _figures(rep: dict[str, Any]) -> list[str]:
         ("Cost", md_text(f"{tokens} tokens, ${rep.get('cost_usd') or 0:.4f}")),
     ]
     return ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
+
+
+def _counts(rep: dict[str, Any], future: str | None) -> str:
+    """`` (1 failed, 38 passed)``: the outcomes of the test run that decided."""
+    record = next((f for f in rep.get("futures") or [] if f.get("id") == future), None)
+    tests = (record or {}).get("tests")
+    if not isinstance(tests, dict):
+        return ""
+    parts = [f"{tests.get(k)} {k}" for k in ("failed", "errors", "passed", "skipped")
+             if isinstance(tests.get(k), int) and tests.get(k)]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _branch_cell(rep: dict[str, Any]) -> str:

@@ -111,6 +111,10 @@ def test_a_fix_from_an_issue_event_is_pushed_and_reported(ci: CI, tmp_path: Path
     assert "[#7 add\\(\\) subtracts instead of adding](https://github.com/octo-org/calc/issues/7)" in summary
     assert f"`{BRANCH}` at `{rep['commit'][:12]}`, pushed to origin" in summary
     assert "| f4 | run\\_tests | model |" in summary and "| exit 0 | yes \\(await\\) |" in summary
+    # the test run that decided, with its outcomes
+    f1, f4 = (next(f for f in rep["futures"] if f["id"] == i) for i in ("f1", "f4"))
+    assert (f1["tests"]["failed"], f4["tests"]["failed"], f4["tests"]["passed"]) == (1, 0, 1)
+    assert "| Tests | f4: passed \\(1 passed\\), on the final revision |" in summary
     assert "```diff\n" in summary and "+    return a + b" in summary
     assert summary == (ci.out / "summary.md").read_text()
     outputs = dict(line.split("=", 1) for line in ci.outputs.read_text().splitlines())
