@@ -118,7 +118,9 @@ def critical_path(tracker: RunTracker) -> list[PathStep]:
     last_future = max(futures, key=lambda f: f.ended_t or 0.0, default=None)
     if last_future is not None and (last_future.ended_t or 0.0) > end + EPSILON:
         node, end = last_future, last_future.ended_t or 0.0
-    while True:
+    seen: set[int] = set()
+    while id(node) not in seen:  # each step goes back in time; a tie must not loop
+        seen.add(id(node))
         if isinstance(node, RequestSpan):
             steps.append(PathStep("model", f"turn {node.turn}", node.sent_t, end))
             found = _before_request(node, requests, futures)
@@ -137,9 +139,10 @@ def _before_request(
     index = requests.index(request)
     previous = requests[index - 1] if index > 0 else None
     gap_start = previous.end(request.sent_t) if previous is not None else float("-inf")
-    blockers = [
+    blockers = [  # a future made after the request was sent cannot have held it
         f for f in futures
-        if f.ended_t is not None and gap_start + EPSILON < f.ended_t <= request.sent_t + EPSILON
+        if f.ended_t is not None and f.created_t < request.sent_t
+        and gap_start + EPSILON < f.ended_t <= request.sent_t + EPSILON
     ]
     if blockers:
         last = max(blockers, key=lambda f: f.ended_t or 0.0)

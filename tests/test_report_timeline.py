@@ -154,3 +154,19 @@ def test_events_round_trip_through_a_trajectory(tmp_path: Path) -> None:
     loaded = load_events(tmp_path)  # a run folder works as well as the file
     assert [e.to_dict() for e in loaded] == [e.to_dict() for e in events]
     assert event_from_dict({"kind": "event", "t": 0}) is None
+
+
+def test_a_future_made_and_ended_within_a_few_milliseconds_of_the_first_request() -> None:
+    # on a fast machine every instant of a tiny run is within the publish-order slop of the
+    # next: the future cannot have held the request whose response made it
+    events = [
+        at(2.8662, ev.RequestSent(1, 2)),
+        at(2.8704, ev.FutureCreated("f1", "read_file", {"path": "a"}, [], "r:a", 1)),
+        at(2.8708, ev.FutureStarted("f1", 0, False)),
+        at(2.8710, ev.FutureResolved("f1", "read_file", "resolved", None, 0.0002, 0, "[f1]")),
+        at(2.8746, ev.ResponseDone(1, "", 1, 0, 0, 0.0, 0.0084)),
+        at(2.8749, ev.RequestSent(2, 4)),
+        at(2.8797, ev.ResponseDone(2, "done", 0, 0, 0, 0.0, 0.0048)),
+    ]
+    path = critical_path(RunTracker.from_events(events))
+    assert [s.name for s in path] == ["turn 1", "turn 2"]
