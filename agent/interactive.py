@@ -166,8 +166,10 @@ class Interactive:
         self.save()
 
     def _on_event(self, event: Event) -> None:
+        # a speculative run (agent/speculate.py) is no future of the model's: it wakes nothing
         if event.kind == "future_resolved" and not self.busy:
-            self.waker.on_resolved(self.executor.futures[event.to_dict()["future"]])
+            if (resolved := self.executor.futures.get(event.to_dict()["future"])) is not None:
+                self.waker.on_resolved(resolved)
         elif (isinstance(event, FutureProgress) and event.failures and not self.busy
               and (future := self.executor.futures.get(event.future)) is not None):
             self.waker.on_failing(future)

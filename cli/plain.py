@@ -55,7 +55,8 @@ class PlainLog:
         if kind == "call_closed" and e["error"]:
             return f"call {e['name']} rejected: {e['error']}"
         if kind == "future_created":
-            return f"{e['future']} {e['tool']}({short_args(e['args'])})"
+            ahead = " (speculative: started ahead of the model after an edit)" if e.get("speculative") else ""
+            return f"{e['future']} {e['tool']}({short_args(e['args'])}){ahead}"
         if kind == "future_resolved":
             exit_code = f" exit {e['exit_code']}" if e["exit_code"] is not None else ""
             head = f"{e['future']} {e['status']}{exit_code} in {e['duration_s']:.2f} s (rev {e['workspace_rev']})"

@@ -235,9 +235,9 @@ class Repl:
         from ..agent.wake import failed
 
         data = event.to_dict()
-        future = self.inter.executor.futures[data["future"]]
+        future = self.inter.executor.futures.get(data["future"])  # None: a speculative run
         waker = self.inter.waker
-        if future.delivered or future not in waker.ready():
+        if future is None or future.delivered or future not in waker.ready():
             self.screen.on_event(event)
             return
         self.screen.flush_text()
