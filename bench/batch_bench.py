@@ -23,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from ..batch.engine import Resources, connect
+from ..batch.engine import connect
+from ..batch.reserve import Resources
 from ..batch.run import BatchPlan, BatchResult, run_batch
 from ..batch.tasks import Defaults, load_tasks
 
