@@ -104,7 +104,7 @@ async def test_unknown_commands_list_the_right_ones(printed: tuple[repl.Repl, li
     ui, shown = printed
     assert not await ui.handle("/frobnicate now")
     assert shown == ["unknown command /frobnicate; the commands are: /futures, /await, /cancel, "
-                     "/output, /diff, /undo, /model, /mode, /wake, /cost, /save, /help, /exit"]
+                     "/output, /diff, /undo, /model, /mode, /wake, /cost, /mcp, /save, /help, /exit"]
     assert await ui.handle("/exit")
     assert not await ui.handle("   ")
 
