@@ -163,10 +163,13 @@ def test_typing_when_the_future_resolves_holds_the_wake_up_until_the_line_is_sen
 def test_the_loop_guard_stops_a_model_that_keeps_starting_runs(
     term: Terminal, repo: Path, home: Path, tmp_path: Path,
 ) -> None:
+    # each run a different command: an identical read-only one would be answered from the memo
     turns: list[dict[str, Any]] = [
-        {"tool_calls": [call("run", command="sleep 1", readonly=True)]},
-        {"text": "Started another run."},
-    ] * 4
+        step
+        for i in range(4)
+        for step in ({"tool_calls": [call("run", command=f"sleep 1 # run {i}", readonly=True)]},
+                     {"text": "Started another run."})
+    ]
     start_repl(term, repo, home, "--model", f"scripted/{script(tmp_path, turns)}",
                "--config", config(tmp_path, "[repl]\nmax_wakes = 2\n"))
     term.type("go")

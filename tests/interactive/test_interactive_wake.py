@@ -128,8 +128,13 @@ async def test_a_wake_up_waits_while_the_user_types(start: Start, tmp_path: Path
 
 
 async def test_the_loop_guard_stops_a_model_that_keeps_starting_runs(start: Start) -> None:
-    turns: list[dict[str, Any]] = [{"tool_calls": [call("run", command="sleep 0.3", readonly=True)]},
-                                   {"text": "Started."}] * 4
+    # each run a different command: an identical read-only one would be answered from the memo
+    turns: list[dict[str, Any]] = [
+        step
+        for i in range(4)
+        for step in ({"tool_calls": [call("run", command=f"sleep 0.3 # run {i}", readonly=True)]},
+                     {"text": "Started."})
+    ]
     async with start(turns) as d:
         d.inter.waker.config.max_wakes = 2
         await d.say("go")
