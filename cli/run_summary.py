@@ -18,7 +18,8 @@ def times_line(summary: Summary) -> Text:
     chain = " → ".join(step.name for step in summary.critical_path)
     return Text(
         f"time: agent {seconds(summary.wall_s)} · model {seconds(summary.model_s)} · "
-        f"tools {seconds(summary.tool_s)}{_speculative(summary)} · overlap saved {seconds(summary.saved_s)}\n"
+        f"tools {seconds(summary.tool_s)} · overlap saved {seconds(summary.saved_s)}\n"
+        f"{_speculative(summary)}"
         f"critical path: model {seconds(summary.critical_model_s)} + "
         f"futures {seconds(summary.critical_tool_s)} ({chain})",
         no_wrap=True, overflow="ellipsis",
@@ -28,8 +29,9 @@ def times_line(summary: Summary) -> Text:
 def _speculative(summary: Summary) -> str:
     if not summary.speculative:
         return ""
-    return (f" (+ {seconds(summary.speculative_s)} speculative: {summary.speculative} started, "
-            f"{summary.speculative_joined} joined)")
+    # on a line of its own: the time line stays whole in a narrow terminal
+    return (f"speculative: {summary.speculative} started ahead of the model, "
+            f"{summary.speculative_joined} joined, {seconds(summary.speculative_s)} (apart from tools)\n")
 
 
 def final_summary(
