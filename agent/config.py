@@ -20,6 +20,7 @@ from typing import Any
 
 from ..mcp_servers.config import McpConfigError, McpServerConfig, parse_table, read_mcp_json
 from ..tools.base import ToolsConfig
+from ..userconfig import user_config_path
 from .executor import ExecutorConfig
 from .loop import AgentConfig, Mode
 from .model import ModelConfig
@@ -76,11 +77,6 @@ def executor_config(cfg: RunConfig) -> ExecutorConfig:
     return dataclasses.replace(cfg.executor, memoize=False, speculate=False)
 
 
-def user_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "asyncfc-agent" / "config.toml"
-
-
 def load_config(repo: Path | None, explicit: Path | None = None) -> RunConfig:
     """The user's file, the project's, then ``explicit``; the project's may not loosen.
 
@@ -104,7 +100,7 @@ def load_config(repo: Path | None, explicit: Path | None = None) -> RunConfig:
         from .project_guard import refuse_loosening
 
         if "trust_project" in project[1]:
-            raise ConfigError(f"{project[0]}: trust_project belongs in your own config file")
+            raise ConfigError(f"{project[0]}: trust_project belongs in your own config file ({user_config_path()})")
         # the project's servers are not refused here: the untrusted ones are left out when
         # the session starts, with the reason (blocked_reason)
         servers = project[1].pop("mcp_servers", None)

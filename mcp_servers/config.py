@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..userconfig import user_config_path
+
 #: The file other agents read, at the repository root.
 MCP_JSON = ".mcp.json"
 #: Keys of other agents' ``.mcp.json`` entries that mean nothing here, taken and ignored.
@@ -103,7 +105,7 @@ class McpServerConfig:
         what = "runs a command on the host" if self.transport == "stdio" else "connects from the host"
         return (f"defined by the repository ({self.origin}), which is as untrusted as its code, "
                 f"and {what}; to allow it, add \"mcp_servers.{self.name}\" (or \"mcp_servers\" "
-                f"for all of them) to trust_project in your own config file, or run it in the "
+                f"for all of them) to trust_project in your own config file ({user_config_path()}), or run it in the "
                 f"sandbox (sandbox = true)")
 
     def describe(self) -> str:

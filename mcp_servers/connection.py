@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ..userconfig import user_config_path
 from .config import McpConfigError, McpServerConfig, expand
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class McpConnection:
             # the local sandbox is the host: no boundary to run the repository's command in
             return (f"defined by the repository ({cfg.origin}) to run in the sandbox, and this "
                     f"run's sandbox ({box.kind}) has no boundary; to allow it, add "
-                    f"\"mcp_servers.{cfg.name}\" to trust_project in your own config file")
+                    f"\"mcp_servers.{cfg.name}\" to trust_project in your own config file ({user_config_path()})")
         return None
 
     async def _serve(self) -> None:

@@ -10,6 +10,7 @@ import pytest
 from asyncfc_agent.agent.config import ConfigError, load_config
 from asyncfc_agent.mcp_servers.config import McpConfigError, McpServerConfig, expand
 from asyncfc_agent.mcp_servers.tool import tool_name
+from asyncfc_agent.userconfig import user_config_path
 
 
 @pytest.fixture(autouse=True)
@@ -73,6 +74,7 @@ def test_an_untrusted_project_server_is_blocked_with_the_way_to_trust_it(tmp_pat
     for name in ("x", "y"):
         reason = servers[name].blocked_reason()
         assert reason is not None and f'"mcp_servers.{name}"' in reason and "trust_project" in reason
+        assert str(user_config_path()) in reason  # where to write it
     extra = tmp_path / "trust.toml"
     extra.write_text('trust_project = ["mcp_servers"]\n')
     servers = load_config(repo, extra).mcp_servers
