@@ -114,7 +114,10 @@ def verdicts(rep: dict[str, Any]) -> list[str]:
                 mark = ("met" if t["met"] else "missed") + " in a quick run"
             else:
                 mark = "met" if t["met"] else "MISSED"
-            value = "-" if t["value"] is None else f"{t['value']:.2f}"
+            if t["value"] is None:  # a mode it needs was not run
+                lines.append(f"{w['name']}: {key} (target {t['target']:g}): not measured")
+                continue
+            value = f"{t['value']:.2f}"
             lines.append(f"{w['name']}: {key} {value} (target {t['target']:g}): {mark}")
         checks = w["checks"]
         for key in ("async_not_slower_than_parallel", "parallel_not_slower_than_sync",
