@@ -22,8 +22,8 @@ async def test_a_speculative_run_ends_while_idle_and_the_next_call_takes_its_res
     async with start(turns) as d:
         await d.say("run the tests")
         await d.say("fix it")
-        speculative = lambda: [e for e in d.events if e.kind == "future_resolved" and e.future == "s1"]  # noqa: E731
-        await until(lambda: bool(speculative()))
+        await until(lambda: any(e.kind == "future_resolved" and getattr(e, "future", "") == "s1"
+                                for e in d.events))
         assert not d.inter.busy and len(d.reports) == 2  # it woke nothing
         assert not [e for e in d.events if e.kind == "notice" and "subscriber" in e.message]
         last = await d.say("run them again")
