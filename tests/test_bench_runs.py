@@ -93,7 +93,7 @@ def check_report(rep: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)  # four full runs of the workload: minutes on a loaded machine
+@pytest.mark.timeout(360)  # four full runs of the workload: minutes on a loaded machine
 async def test_every_mode_through_the_runner(tiny: Path, tmp_path: Path, home: Path) -> None:
     lines: list[str] = []
     settings = Settings(
