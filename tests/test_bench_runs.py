@@ -82,7 +82,9 @@ def check_report(rep: dict[str, Any], name: str) -> dict[str, Any]:
     assert w["speedup_vs_parallel"] == pytest.approx(median["parallel"] / median["async"], abs=1e-3)
     assert w["speedup_vs_plain"] == pytest.approx(w["modes"]["plain"]["median_s"] / median["async"], abs=1e-3)
     assert set(w["features"]) >= {"memo_hits", "speculative_joins", "early_wakeups", "saved_vs_plain_s"}
-    assert w["efficiency"] == pytest.approx(w["lower_bound_s"] / median["async"], abs=1e-3)
+    # both figures are rounded to the millisecond: on a run of a fraction of a second that
+    # moves their ratio by more than a thousandth
+    assert w["efficiency"] == pytest.approx(w["lower_bound_s"] / median["async"], abs=5e-3)
     assert w["lower_bound_s"] > 0
     assert w["patches"]["agree"] and not w["patches"]["empty"]
     assert w["lower_bound"]["critical_path"] and w["lower_bound"]["measured_critical_path"]
