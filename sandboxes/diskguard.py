@@ -3,7 +3,8 @@
 A command writes to the workspace and the snapshots, which are host folders. While any
 command of a sandbox runs, its guard looks at the filesystems holding them every
 ``interval_s``; when free space or free inodes are below the reserve and still falling,
-every running command of that sandbox is stopped and fails with ``SandboxLimit``
+or would be by the next look at the rate they fell since the last, every running command
+of that sandbox is stopped and fails with ``SandboxLimit``
 ("stopped: ..."); so is a command that adds more than ``max_new_files`` inodes to
 them while it runs (counted on the whole filesystem). Below the reserve a command may still run as long as it takes nothing
 (``rm`` is how the agent gets out), and a snapshot that would go below it is refused.
@@ -63,14 +64,16 @@ class DiskGuard:
         if path not in self.paths:
             self.paths.append(path)
 
-    def shortage(self, *, need_bytes: int = 0, need_inodes: int = 0) -> str | None:
-        """Why the disks are below the reserve (once ``need_*`` more are used), or None."""
+    def shortage(self, *, need_bytes: int = 0, need_inodes: int = 0, when: str = "") -> str | None:
+        """Why the disks are below the reserve (once ``need_*`` more are used), or None.
+
+        ``when`` says when they would be, for a reason that looks ahead."""
         for path, free, inodes in self._sample():
             if free - need_bytes < self.reserve_bytes:
-                return (f"less than {self._reserve_text} left free on the disk of {path} "
+                return (f"less than {self._reserve_text} left free on the disk of {path}{when} "
                         "(sandbox.disk_reserve)")
             if inodes is not None and inodes - need_inodes < self.reserve_inodes:
-                return (f"fewer than {self.reserve_inodes} free inodes left on the disk of {path} "
+                return (f"fewer than {self.reserve_inodes} free inodes left on the disk of {path}{when} "
                         "(sandbox.inode_reserve): too many files")
         return None
 
@@ -137,8 +140,16 @@ class DiskGuard:
             # what was taken before a command started is not that command's doing
             falling = _falling(last, now) and not self._fresh
             self._fresh = False
+            # a writer faster than the reserve per look would be past it by the next one:
+            # it is stopped when, at the rate of the last interval, it would get there
+            drop_bytes, drop_inodes = _drop(last, now)
             last = now
-            reason = self.shortage() if falling else None
+            reason = None
+            if falling:
+                reason = self.shortage() or self.shortage(
+                    need_bytes=drop_bytes, need_inodes=drop_inodes,
+                    when=f" within {self._interval_s:g} s at the rate it is being filled",
+                )
             for token, task in list(self._watched.items()):
                 why = reason or self._too_many_files(token, now)
                 if why is not None and token not in self._tripped:
@@ -173,6 +184,20 @@ def _falling(before: list[tuple[Path, int, int | None]], after: list[tuple[Path,
         if free < was_free or (inodes is not None and was_inodes is not None and inodes < was_inodes):
             return True
     return False
+
+
+def _drop(before: list[tuple[Path, int, int | None]], after: list[tuple[Path, int, int | None]]) -> tuple[int, int]:
+    """The most free bytes and free inodes any filesystem lost between two samples."""
+    earlier = {path: (free, inodes) for path, free, inodes in before}
+    drop_bytes = drop_inodes = 0
+    for path, free, inodes in after:
+        if path not in earlier:
+            continue
+        was_free, was_inodes = earlier[path]
+        drop_bytes = max(drop_bytes, was_free - free)
+        if inodes is not None and was_inodes is not None:
+            drop_inodes = max(drop_inodes, was_inodes - inodes)
+    return drop_bytes, drop_inodes
 
 
 def _blocks(sources: Iterable[str]) -> Iterator[int]:

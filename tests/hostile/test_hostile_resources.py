@@ -76,12 +76,15 @@ def test_gigabytes_of_output_cost_neither_memory_nor_disk(tmp_path: Path, docker
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 300 MB filesystem with 40000 inodes for the agent's worktrees and snapshots."""
+    """A 1.2 GB filesystem with 40000 inodes for the agent's worktrees and snapshots.
+
+    The guard looks every 0.1 s: the room above the reserve (about 1 GB here) must take a
+    writer longer than that to fill, even at the speed of memory, or the test would race it."""
     if os.geteuid() != 0:
         pytest.skip("mounts a tmpfs: needs root")
     where = tmp_path / "disk"
     where.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300m,nr_inodes=40000", "tmpfs", str(where)],
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1200m,nr_inodes=40000", "tmpfs", str(where)],
                    check=True)
     try:
         yield where
@@ -122,7 +125,7 @@ def test_filling_the_disk_or_its_inodes_is_stopped_before_the_host_runs_out(
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     ends = resolved(out)
-    print({f: (e["status"], e["duration_s"]) for f, e in ends.items()})
+    print({f: (e["status"], e["duration_s"], e["result"][:200]) for f, e in ends.items()})
     if sandbox == "docker":
         assert ends["f2"]["status"] == "failed"
         assert "stopped: the command wrote a file past 50m (sandbox.max_file_size)" in ends["f2"]["result"]
@@ -159,7 +162,7 @@ def test_a_million_files_are_stopped_by_the_new_files_limit(tmp_path: Path, dock
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     ends = resolved(out)
-    print({f: (e["status"], e["duration_s"]) for f, e in ends.items()})
+    print({f: (e["status"], e["duration_s"], e["result"][:200]) for f, e in ends.items()})
     assert ends["f1"]["status"] == "failed"
     assert "stopped: more than 3000 new files on the disk of" in ends["f1"]["result"]
     assert ends["f2"]["status"] == "resolved"
