@@ -10,12 +10,22 @@ carrying a marker of ``ALLOWED_SKIPS``, which are off unless asked for.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 from support import make_repo
 from terminal import Terminal
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A suite started in the background of a shell without job control (``cmd &`` in a
+    # script, some CI runners) inherits SIGINT ignored, and so would every process the tests
+    # start: the Ctrl-C tests would then test nothing but that. The processes are given a
+    # terminal's foreground default instead, the state a user's Ctrl-C meets.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REQUIRE_DOCKER = os.environ.get("ASYNCFC_REQUIRE_DOCKER") == "1"
 NO_SKIPS = os.environ.get("ASYNCFC_NO_SKIPS") == "1"
