@@ -4,7 +4,8 @@ its tools called, and closed.
 The connection lives in a task of its own, inside one cancel scope: the ``mcp`` client is
 built on anyio task groups, which must be entered and left by the same task. Calls come
 from the futures' tasks; cancelling one sends the server MCP's cancellation (a
-``notifications/cancelled``, or on the 2026 HTTP wire the request's stream closed).
+``notifications/cancelled``, or on the 2026 HTTP wire the request's stream closed). A
+tool the server runs as an MCP task is called through ``tasks`` instead.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import anyio
 
 from ..userconfig import user_config_path
 from .config import McpConfigError, McpServerConfig, expand
+from .tasks import StatusFn, call_as_task, runs_as_task
 
 if TYPE_CHECKING:
     import mcp_types
@@ -282,10 +284,18 @@ class McpConnection:
 
     # -- calling -----------------------------------------------------------------------
 
+    def runs_as_task(self, tool: str) -> bool:
+        """Whether a call of ``tool`` runs as an MCP task (see ``tasks``)."""
+        return runs_as_task(self._client, next((t for t in self.tools if t.name == tool), None))
+
     async def call(self, tool: str, arguments: dict[str, Any],
-                   on_progress: ProgressFn | None = None) -> Any:
-        """The server's ``CallToolResult``. ``ServerGone`` when the server is not running
-        or stops during the call; other errors of the protocol as they come."""
+                   on_progress: ProgressFn | None = None,
+                   on_status: StatusFn | None = None) -> Any:
+        """The server's ``CallToolResult``: a plain call, or a task polled to its end
+        (``on_status`` hears its status changes) for a tool that runs as a task.
+        ``ServerGone`` when the server is not running or stops during the call;
+        ``TaskEnded`` when its task failed or the server cancelled it; other errors of
+        the protocol as they come."""
         from mcp import MCPError
         from mcp_types import CONNECTION_CLOSED
 
@@ -294,6 +304,8 @@ class McpConnection:
             raise ServerGone(f"MCP server {self.name!r} is not running ({self.status}"
                              f"{': ' + self.reason if self.reason else ''})")
         try:
+            if self.runs_as_task(tool):
+                return await call_as_task(client, tool, arguments, on_status)
             return await client.call_tool(tool, arguments, progress_callback=on_progress)
         except MCPError as exc:
             if exc.code != CONNECTION_CLOSED:

@@ -4,6 +4,8 @@ Its name is ``mcp__SERVER__TOOL`` in the function-name alphabet every provider t
 (letters, digits, ``_`` and ``-``, at most 64), its parameters are the server's input
 schema as it gave it, its progress notifications are its output (each one restarts the
 ``tool_timeout_s`` clock), and cancelling its future cancels the call on the server. A
+tool the server runs as an MCP task (see ``tasks``) has the task's status changes as its
+output instead, each one restarting the clock too. A
 server's tools are whole-workspace writers unless it is configured ``read_only``: then
 they are readers of the whole workspace.
 """
@@ -112,8 +114,8 @@ class McpTool(Tool[McpArgs]):
                           meta={"server": self.connection.name, "tool": self.remote})
 
     async def _call(self, ctx: ToolContext, args: McpArgs, limit: float) -> Any:
-        """The call, stopped after ``limit`` seconds without a result or a progress
-        notification (each one moves the deadline)."""
+        """The call, stopped after ``limit`` seconds without a result, a progress
+        notification or a change of its task's status (each one moves the deadline)."""
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(limit) as deadline:
             live = True
@@ -123,8 +125,13 @@ class McpTool(Tool[McpArgs]):
                     deadline.reschedule(loop.time() + limit)
                     ctx.emit(progress_line(progress, total, message) + "\n")
 
+            async def on_status(status: str, message: str | None) -> None:
+                if live:
+                    deadline.reschedule(loop.time() + limit)
+                    ctx.emit(status_line(status, message) + "\n")
+
             try:
-                return await self.connection.call(self.remote, args.arguments, on_progress)
+                return await self.connection.call(self.remote, args.arguments, on_progress, on_status)
             finally:
                 live = False
 
@@ -132,6 +139,11 @@ class McpTool(Tool[McpArgs]):
 def progress_line(progress: float, total: float | None, message: str | None) -> str:
     done = f"{progress:g}/{total:g}" if total else f"{progress:g}"
     return f"[progress {done}] {message}" if message else f"[progress {done}]"
+
+
+def status_line(status: str, message: str | None) -> str:
+    """A task's status (of a tool run as an MCP task) as a line of output."""
+    return f"[task {status}] {message}" if message else f"[task {status}]"
 
 
 def render(result: Any) -> tuple[str, bool]:
