@@ -174,9 +174,10 @@ class Scheduler:
             options["memory"] = self.resources.memory_bytes
         self._remote = ray.remote(max_calls=1)(worker.run_task).options(**options)
         # on the head node, which the cluster cannot lose and go on: a tracker on a node that
-        # is lost would take the news of every later start with it
+        # is lost would take the news of every later start with it. Not soft: a busy head
+        # would have Ray place it on another node, the one that may be lost.
         heads = [n["NodeID"] for n in ray.nodes() if n.get("Alive") and HEAD_RESOURCE in n.get("Resources", {})]
-        there = NodeAffinitySchedulingStrategy(heads[0], soft=True) if heads else "DEFAULT"
+        there = NodeAffinitySchedulingStrategy(heads[0], soft=False) if heads else "DEFAULT"
         self._tracker = ray.remote(Tracker).options(
             num_cpus=0, scheduling_strategy=there, max_restarts=-1, max_task_retries=-1,
         ).remote()
