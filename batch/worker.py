@@ -35,6 +35,8 @@ MARKER = "ASYNCFC_BATCH_RUN"
 #: on disk means the rest is there too.
 RUN_FILES = ("trajectory.jsonl", "patch.diff", "result.json")
 _TICK_S = 0.2
+#: How long a worker waits for the tracker to take the news of its start.
+_TELL_S = 30.0
 
 
 class SetupError(Exception):
@@ -105,7 +107,7 @@ def run_task(task: Task, batch_id: str, tracker: Any = None) -> TaskReport:
     node = node_info()
     reap(batch_id, {task.id})  # a killed earlier attempt of this task, on this node
     if tracker is not None:
-        tracker.started.remote(task.id, node.to_dict(), run_id)
+        _tell_started(tracker, task.id, node.to_dict(), run_id)
     staging = batch_dir(batch_id) / "runs" / run_id
     report = TaskReport(task_id=task.id, run_id=run_id, node=node, cloned=task.clone)
     lease = _write_lease(batch_id, task, run_id, node, staging)
@@ -125,6 +127,17 @@ def run_task(task: Task, batch_id: str, tracker: Any = None) -> TaskReport:
         lease.unlink(missing_ok=True)
         _tidy(batch_id)
     return report
+
+
+def _tell_started(tracker: Any, task_id: str, node: dict[str, Any], run_id: str) -> None:
+    """Tell the driver's tracker, and wait until it has it: a call sent and not waited on
+    dies with a worker killed just after it (a task that crashes at once), and the driver
+    never hears that the retry started. A tracker that cannot be reached costs the news,
+    not the task."""
+    import ray
+
+    with contextlib.suppress(ray.exceptions.RayError, TimeoutError):
+        ray.get(tracker.started.remote(task_id, node, run_id), timeout=_TELL_S)
 
 
 def _run_session(task: Task, repo: Path, cfg: RunConfig, run_id: str) -> str | None:
