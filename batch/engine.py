@@ -71,7 +71,11 @@ def connect(address: str | None) -> Iterator[Cluster]:
         if not address:
             # a short path: Ray's socket paths must stay under the kernel's limit
             temp = os.path.join(tempfile.gettempdir(), f"asyncfc-ray-{os.getuid()}")
-            options.update(include_dashboard=False, _temp_dir=temp)
+            # Ray runs its workers at nice 15 by default, below everything else on the
+            # machine: a busy machine would starve the batch the user just asked for. Ours
+            # run at the driver's own priority (Ray's niceness is added to the raylet's).
+            options.update(include_dashboard=False, _temp_dir=temp,
+                           _system_config={"worker_niceness": 0})
         try:
             # "local" starts an instance of our own even where a `ray start` cluster runs
             ray.init(address=address or "local", **options)

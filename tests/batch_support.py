@@ -140,16 +140,19 @@ def cluster(world: dict[str, Any], *, nodes: int, cpus: int) -> Iterator[str]:
     its own processes only (``ray stop`` would stop every Ray instance of the machine)."""
     temp = Path(tempfile.mkdtemp(prefix="afr-", dir="/tmp"))  # Ray's socket paths must be short
     port = free_port()
+    # workers at normal priority, as the README advises for machines that do other work
+    # (Ray's default is nice 15)
+    env = {**world["env"], "RAY_worker_niceness": "0"}
     started: list[Node] = []
     try:
         head = Node(["--head", f"--port={port}", f"--num-cpus={cpus}", "--include-dashboard=false",
-                     f"--temp-dir={temp}"], world["env"], world["root"] / f"head-{port}.log")
+                     f"--temp-dir={temp}"], env, world["root"] / f"head-{port}.log")
         started.append(head)
         # the address the head announces (its node's IP), as a user would copy it
         match = re.search(r"ray start --address='([^']+)'", head.log.read_text())
         assert match, head.log.read_text()
         for n in range(1, nodes):
-            started.append(Node([f"--address={match[1]}", f"--num-cpus={cpus}"], world["env"],
+            started.append(Node([f"--address={match[1]}", f"--num-cpus={cpus}"], env,
                                 world["root"] / f"node-{port}-{n}.log"))
         cluster_nodes[match[1]] = started
         yield match[1]

@@ -37,7 +37,8 @@ def test_six_tasks_on_a_local_instance_with_three_workers(world: dict[str, Any])
     # a task goes on once another has started too: one at a time, the first would time out
     started = world["root"] / "started-local"
     started.mkdir()
-    barrier = (f"touch {started}/$$; while [ $(ls {started} | wc -l) -lt 2 ]; do sleep 0.05; done")
+    barrier = (f"echo nice=$(nice); touch {started}/$$; "
+               f"while [ $(ls {started} | wc -l) -lt 2 ]; do sleep 0.05; done")
     fix = {"turns": [{"tool_calls": [{"name": "run", "args": {"command": barrier, "timeout_s": 120}}]},
                      *FIX_SCRIPT["turns"]]}
     script = write_script(world["root"], fix, "two-at-once.yaml")
@@ -56,6 +57,8 @@ def test_six_tasks_on_a_local_instance_with_three_workers(world: dict[str, Any])
         events = (json.loads(e) for e in (out / f"t{i}" / "trajectory.jsonl").read_text().splitlines())
         barrier = next(e["result"] for e in events if e["kind"] == "future_resolved")
         assert barrier.startswith("[f1 run: resolved, exit 0"), barrier  # it met another task
+        # at the priority of the batch, not below everything else on the machine (Ray's nice 15)
+        assert f"nice={os.nice(0)}" in barrier, barrier
     assert 1 < most_at_once(proc.stdout) <= 3
     assert_clean(world)
 
