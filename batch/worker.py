@@ -228,25 +228,50 @@ def _marked(run_id: str) -> Iterator[None]:
 
 
 def _write_lease(batch_id: str, task: Task, run_id: str, node: NodeInfo, staging: Path) -> Path:
+    """The run's lease, and its staging folder made: under the node's lock, since another
+    task of the node may be tidying the folders they share away."""
     from ..sandboxes.containers import process_start
 
     leases = batch_dir(batch_id) / "leases"
-    leases.mkdir(parents=True, exist_ok=True)
     lease = leases / f"{run_id}.json"
-    lease.write_text(json.dumps({
+    text = json.dumps({
         "task": task.id, "run_id": run_id, "node": node.to_dict(), "pid": node.pid,
         "pid_start": process_start(node.pid), "staging": str(staging),
         "sandbox": task.settings.sandbox or "auto", "started": time.time(),
-    }))
+    })
+    with _folders_locked():
+        leases.mkdir(parents=True, exist_ok=True)
+        lease.write_text(text)
+        staging.mkdir(parents=True, exist_ok=True)
     return lease
 
 
 def _tidy(batch_id: str) -> None:
     """Remove the batch's folders on this node once nothing is left in them."""
     root = batch_dir(batch_id)
-    for folder in (root / "leases", root / "runs", root):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
+    with _folders_locked():
+        for folder in (root / "leases", root / "runs", root):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+@contextlib.contextmanager
+def _folders_locked() -> Iterator[None]:
+    """The tasks of a node share its batch folders: one that ends removes those it leaves
+    empty, and without this lock it could remove one another task, starting, has just
+    made and not yet written into."""
+    import fcntl
+
+    from ..agent.workarea import data_dir
+
+    lock = data_dir() / "batch.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def reap(batch_id: str, task_ids: Collection[str] | None = None) -> list[dict[str, Any]]:

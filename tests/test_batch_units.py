@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,33 @@ def test_a_resumed_summary_starts_with_the_results_it_keeps(tmp_path: Path) -> N
                         "batch": {"task": "old", "outcome": "solved", "wall_s": 1.0}}])
     (line,) = [json.loads(x) for x in out.summary.read_text().splitlines()]
     assert (line["id"], line["status"], line["patch"], line["wall_s"]) == ("old", "solved", "/x/patch.diff", 1.0)
+
+
+def test_a_task_starting_while_another_on_its_node_tidies_up_keeps_its_lease_and_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tasks of one node share its batch folder: one that ends removes the folders it leaves
+    # empty while another, starting, is between making them and writing into them
+    monkeypatch.setenv("ASYNCFC_HOME", str(tmp_path / "home"))
+    node = worker.NodeInfo(node_id="n", ip="127.0.0.1", hostname="h", pid=os.getpid())
+    (task,) = load_tasks(write_tasks(tmp_path / "t.jsonl", {"id": "t", "repo": str(tmp_path),
+                                                            "issue": "x"}), Defaults())
+    stop = threading.Event()
+
+    def tidy() -> None:
+        while not stop.is_set():
+            worker._tidy("b4")
+
+    tidier = threading.Thread(target=tidy)
+    tidier.start()
+    try:
+        for i in range(300):
+            staging = worker.batch_dir("b4") / "runs" / f"r{i}"
+            lease = worker._write_lease("b4", task, f"r{i}", node, staging)
+            assert json.loads(lease.read_text())["run_id"] == f"r{i}"
+            assert staging.is_dir()
+            lease.unlink()
+            staging.rmdir()
+    finally:
+        stop.set()
+        tidier.join()
