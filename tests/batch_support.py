@@ -50,6 +50,17 @@ def batch_cmd(world: dict[str, Any], tasks: Path, out: Path, *extra: str) -> lis
             "--task-cpus", "0.5", "--task-memory", "256m", *extra]
 
 
+def settle(proc: subprocess.Popen[str]) -> None:
+    """A ``batch`` started by a test, ended however the test went: killed if it still runs,
+    and its pipes closed (left to the collector, they fail whichever test runs then)."""
+    if proc.poll() is None:
+        proc.kill()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+    proc.wait()
+
+
 def summary(out: Path) -> dict[str, dict[str, Any]]:
     lines = [json.loads(x) for x in (out / "summary.jsonl").read_text().splitlines()]
     by_id = {x["id"]: x for x in lines}

@@ -25,6 +25,7 @@ from batch_support import (
     head_and_other,
     node_ids,
     script_running,
+    settle,
     six_tasks,
     summary,
 )
@@ -165,8 +166,7 @@ def interrupt_two_of_three(world: dict[str, Any], address: str, command: str, sa
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        settle(proc)
     assert proc.returncode == 130, stderr + stdout
     assert "interrupted: cancelling the running tasks" in stdout
     lines: dict[str, Any] = summary(out)
@@ -224,8 +224,7 @@ def test_a_task_whose_node_is_lost_is_retried_on_another(world: dict[str, Any]) 
             cluster_nodes[address][-1].kill()  # the node goes away under its task
             stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
         finally:
-            if proc.poll() is None:
-                proc.kill()
+            settle(proc)
     log.append(stdout)
     assert proc.returncode == 1, stderr + "".join(log)  # open-loop scripts: ran, not solved
     starts = [line.split()[2].rstrip(":") for line in "".join(log).splitlines() if ": started on " in line]
