@@ -260,18 +260,13 @@ def _folders_locked() -> Iterator[None]:
     """The tasks of a node share its batch folders: one that ends removes those it leaves
     empty, and without this lock it could remove one another task, starting, has just
     made and not yet written into."""
-    import fcntl
-
     from ..agent.workarea import data_dir
+    from ..safefs.lock import held_lock
 
     lock = data_dir() / "batch.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with held_lock(lock):
         yield
-    finally:
-        os.close(fd)
 
 
 def reap(batch_id: str, task_ids: Collection[str] | None = None) -> list[dict[str, Any]]:

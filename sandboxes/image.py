@@ -13,7 +13,6 @@ tag and a rebuild, and an unchanged one is never rebuilt.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import glob
 import hashlib
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ..safefs.lock import held_lock
 from .base import SandboxError
 from .engine import brief, connect, image_present
 
@@ -123,9 +123,7 @@ def ensure_default_image(
         return BuildResult(image, built=False, method="", seconds=0.0)
     lock_path = Path(tempfile.gettempdir()) / f"asyncfc-agent-image-{os.getuid()}.lock"
     # a shared temporary folder: never follow a link another user planted there
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "r+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with held_lock(lock_path):
         if image_present(client, image):  # built by another run while this one waited
             return BuildResult(image, built=False, method="", seconds=0.0)
         progress(f"{image} is missing: building it, once (about a minute)")
