@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rich.console import Console, Group, RenderableType
-from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from .live import SerialLive
 from .sanitize import sanitize_line
 
 #: Running tasks listed under the bar; more are counted.
@@ -120,18 +120,18 @@ class LiveProgress:
         self.state = state
         self.console = console or Console(stderr=False)
         self.clock = clock
-        self._live: Live | None = None
+        self._live: SerialLive | None = None
 
     def __enter__(self) -> LiveProgress:
         self.state.started_at = self.clock()
-        self._live = Live(console=self.console, get_renderable=self.frame,
-                          refresh_per_second=4, transient=True)
+        self._live = SerialLive(self.console, self.frame, refresh_per_second=4)
         self._live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
             self._live.__exit__(None, None, None)
+            self._live = None
 
     def frame(self) -> RenderableType:
         try:
@@ -145,7 +145,11 @@ class LiveProgress:
     def task_finished(self, line: dict[str, Any]) -> None:
         self.state.finish(line)
         style = _MARKS.get(line["status"], ("", ""))[1]
-        self.console.print(Text(finished_text(line), style=style))
+        text = Text(finished_text(line), style=style)
+        if self._live is not None:
+            self._live.print(text)  # in step with the frame's redraws
+        else:
+            self.console.print(text)
 
     def interrupted(self) -> None:
         self.state.interrupted = True

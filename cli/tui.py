@@ -1,9 +1,9 @@
 """The live view of a run: the model's text, the futures, and what the overlap saved.
 
 One ``LiveView`` owns the Rich ``Live`` while a run is up. As an event subscriber it only
-folds events into a ``RunTracker`` (cheap, on the event loop); Live's own refresh thread
-draws a frame from the tracker a few times a second, so drawing never holds up the
-executor. The frame (``frame.render``) is a pure function of the tracker and a time.
+folds events into a ``RunTracker`` (cheap, on the event loop); the view's own thread
+(``live.SerialLive``) draws a frame from the tracker a few times a second, so drawing
+never holds up the executor. The frame (``frame.render``) is a pure function of the tracker and a time.
 
 Imported only when the live view starts (never on the ``--help`` path), so Rich is
 imported at module level here.
@@ -13,42 +13,22 @@ Run ``python -m asyncfc_agent.cli.tui`` to watch it replay a short sample run.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, TextIO, cast
 
 from rich.console import Console, RenderableType
-from rich.live import Live
 from rich.text import Text
 
 from ..agent.events import Event
 from ..agent.timeline import RunTracker
 from .frame import render
-from .sanitize import sanitize
+from .live import SerialLive
 
 #: Frames drawn per second by Live's refresh thread.
 REFRESH_PER_SECOND = 8
 
 
 # -- the live display ----------------------------------------------------------------
-
-
-class SanitizedStream:
-    """Stands in for stdout or stderr while the view is up. What the process prints there
-    (a warning, a library's message) can quote a command's output, and Rich's proxy, which
-    prints it above the frame, passes 8-bit controls such as CSI (0x9b) to the terminal."""
-
-    def __init__(self, target: TextIO) -> None:
-        self.target = target
-
-    def write(self, text: str) -> int:
-        self.target.write(sanitize(text))
-        return len(text)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.target, name)
 
 
 class LiveView:
@@ -67,8 +47,7 @@ class LiveView:
         self.tracker = RunTracker()
         self._t0: float | None = None  # the clock's reading at the run's t = 0
         self._entered = clock()
-        self._live: Live | None = None
-        self._streams: tuple[TextIO, TextIO] = sys.stdout, sys.stderr
+        self._live: SerialLive | None = None
 
     def __call__(self, event: Event) -> None:
         if self._t0 is None:
@@ -89,26 +68,13 @@ class LiveView:
 
     def __enter__(self) -> LiveView:
         self._entered = self.clock()
-        self._live = Live(
-            console=self.console, get_renderable=self.frame, auto_refresh=True,
-            refresh_per_second=self.refresh_per_second, transient=True,
-            redirect_stdout=True, redirect_stderr=True,
-        )
-        self._live.start(refresh=True)
-        self._streams = sys.stdout, sys.stderr
-        sys.stdout = cast(TextIO, SanitizedStream(sys.stdout))
-        sys.stderr = cast(TextIO, SanitizedStream(sys.stderr))
+        self._live = SerialLive(self.console, self.frame, self.refresh_per_second)
+        self._live.__enter__()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._live is not None:
-            sys.stdout, sys.stderr = self._streams
-            self._live.stop()  # transient: the frame is erased, the cursor shown again
+            self._live.__exit__(None, None, None)
             self._live = None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from asyncfc_agent.batch.outputs import Failure, OutDir, outcome_of
 from asyncfc_agent.batch.tasks import Defaults, TaskFileError, load_tasks
 from asyncfc_agent.cli.app import app
 from asyncfc_agent.cli.batch import parse_size
-from asyncfc_agent.cli.batch_progress import BatchState, PlainProgress, render
+from asyncfc_agent.cli.batch_progress import BatchState, LiveProgress, PlainProgress, render
 from rich.console import Console
 from support import FIX_SCRIPT, git, make_repo, write_script
 from typer.testing import CliRunner
@@ -264,6 +265,26 @@ def test_the_plain_log_has_a_line_per_start_and_end() -> None:
         "  [1/2, 0 running]",
         "   10.0  interrupted: cancelling the running tasks",
     ]
+
+
+def test_the_live_view_prints_each_ended_task_above_its_frame_and_erases_the_frame() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, height=30, color_system=None)
+    now = [50.0]
+    node = {"node_id": "abcdef0123456789", "ip": "10.0.0.2"}
+    with LiveProgress(BatchState(total=2), console=console, clock=lambda: now[0]) as view:
+        view.task_started("t1", node)
+        view.task_started("t2", node)
+        now[0] = 58.5
+        view.task_finished({"id": "t1", "status": "failed", "exit_reason": "timeout", "wall_s": 8.5,
+                            "node": node, "error": "the run took too long"})
+    written = out.getvalue()
+    assert "✗ t1: failed (timeout) in 8.5 s on abcdef01 (10.0.0.2): the run took too long" in written
+    # the frame showed the running task and the counts, and is gone at the end: after the
+    # cursor is shown again, only the frame's erasure (up a line, clear it, per line)
+    assert "t2" in written and "1/2" in written, written
+    shown = written.rindex("\x1b[?25h")
+    assert re.fullmatch(r"\r(\x1b\[1A\x1b\[2K)+", written[shown + len("\x1b[?25h"):]), repr(written[shown:])
 
 
 def test_a_resumed_summary_starts_with_the_results_it_keeps(tmp_path: Path) -> None:

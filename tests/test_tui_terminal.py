@@ -111,3 +111,48 @@ def test_demo_in_a_terminal_counts_up_resolves_and_leaves_it_clean(pane: Pane, t
     assert not re.search(r"╭─|╰─|tokens · \$", text), text
     assert [line for line in final if line.strip()][-1] == PROMPT
     assert pane.tmux("display-message", "-p", "-t", pane.name, "#{cursor_flag}").strip() == "1"
+
+
+#: A view whose frame changes height at every redraw, redrawn 200 times a second, while
+#: three threads print: to stdout, to stderr (as a library's warning would) and through
+#: the view. Each ends its lines with its name and a number.
+PRINTS_UNDER_A_LIVE_VIEW = """
+import itertools, sys, threading
+from rich.console import Console
+from rich.text import Text
+from asyncfc_agent.cli.live import SerialLive
+
+redraws = itertools.count()
+
+def frame():
+    k = next(redraws)
+    return Text("\\n".join(f"frame {k} line {i}" for i in range(1 + k % 6)))
+
+with SerialLive(Console(), frame, refresh_per_second=200) as live:
+    def to(stream, name):
+        for i in range(150):
+            print(f"{name} {i}", file=stream)
+    threads = [threading.Thread(target=to, args=(sys.stderr, "err")),
+               threading.Thread(target=lambda: [live.print(f"said {i}") for i in range(150)])]
+    for t in threads:
+        t.start()
+    to(sys.stdout, "out")
+    for t in threads:
+        t.join()
+print("DONE")
+"""
+
+
+def test_prints_from_other_threads_neither_erase_lines_nor_leave_frames(pane: Pane, tmp_path: Path) -> None:
+    script = tmp_path / "prints.py"
+    script.write_text(PRINTS_UNDER_A_LIVE_VIEW)
+    pane.wait_for(lambda s: any(line.startswith(PROMPT) for line in s), 10, [])
+    pane.tmux("send-keys", "-t", pane.name, f"clear; echo MARKER-BEFORE; {sys.executable} {script}", "Enter")
+    pane.wait_for(lambda s: any(line.startswith(("DONE", "Traceback")) for line in s), 120, [])
+    # the whole of it, scrolled-off lines too
+    lines = pane.tmux("capture-pane", "-p", "-t", pane.name, "-S", "-").splitlines()
+    assert "DONE" in lines and "MARKER-BEFORE" in lines, "\n".join(lines)
+    for name in ("out", "err", "said"):
+        numbers = [int(line.split()[1]) for line in lines if re.fullmatch(rf"{name} \d+", line)]
+        assert sorted(numbers) == list(range(150)), (name, "\n".join(lines))  # none erased
+    assert not [line for line in lines if line.startswith("frame ")], "\n".join(lines)  # none left

@@ -190,14 +190,19 @@ def test_the_live_view_leaves_the_clipboard_title_and_screen_alone(pane: Pane, t
     pane.wait_for(lambda s: any(line.startswith(PROMPT) for line in s), 10, [])
     typed(pane, tmp_path, "marker.sh", "clear\necho MARKER-BEFORE\n", "MARKER-BEFORE")
     before = pane_state(pane)
+    # what reaches the terminal, byte for byte, to show if a check below fails
+    written = tmp_path / "written.bin"
+    pane.tmux("pipe-pane", "-o", "-t", pane.name, f"cat >> {shlex.quote(str(written))}")
     args = [sys.executable, "-m", "asyncfc_agent.cli", *map(str, solve_args(tmp_path, "local"))]
     seen: list[list[str]] = []
     screen = typed(pane, tmp_path, "solve.sh", f"unset COLUMNS LINES\n{shlex.join(args)}\necho EXIT=$?\n",
                    "EXIT=", seen)
     assert "EXIT=1" in screen, screen
+    state = pane_state(pane)
+    tail = f"the pane's title and buffers: {state!r}; the last bytes written: {written.read_bytes()[-6000:]!r}"
     lost = next((s for s in seen if "MARKER-BEFORE" not in s), None)
-    assert lost is None, "\n".join(lost or [])  # never cleared
-    assert pane_state(pane) == (before[0], "")  # not retitled, nothing on the clipboard
+    assert lost is None, "\n".join([*(lost or []), tail])  # never cleared
+    assert state == (before[0], ""), tail  # not retitled, nothing on the clipboard
     assert "Done. <script>" in screen and SHOWN_OSC52 in screen, screen  # the model's final text
     assert re.search(r"^f1\s+run .*exit 3 · safe\|<U\+202E>abc", screen, re.M), screen
     # and the same sequences printed raw do all three: the checks above can fail
