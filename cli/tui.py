@@ -3,7 +3,8 @@
 One ``LiveView`` owns the Rich ``Live`` while a run is up. As an event subscriber it only
 folds events into a ``RunTracker`` (cheap, on the event loop); the view's own thread
 (``live.SerialLive``) draws a frame from the tracker a few times a second, so drawing
-never holds up the executor. The frame (``frame.render``) is a pure function of the tracker and a time.
+never holds up the executor. The frame (``frame.render``) is a pure function of the
+tracker and a time.
 
 Imported only when the live view starts (never on the ``--help`` path), so Rich is
 imported at module level here.
@@ -24,7 +25,7 @@ from ..agent.timeline import RunTracker
 from .frame import render
 from .live import SerialLive
 
-#: Frames drawn per second by Live's refresh thread.
+#: Frames drawn per second by the view's thread.
 REFRESH_PER_SECOND = 8
 
 
