@@ -19,7 +19,6 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any, TextIO, cast
 
 from rich.console import Console, RenderableType
@@ -88,12 +87,7 @@ class SerialLive:
         with self.lock:
             self.console.print(*objects)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._done.set()
         if self._thread is not None:
             self._thread.join()
