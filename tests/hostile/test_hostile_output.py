@@ -199,7 +199,8 @@ def test_the_live_view_leaves_the_clipboard_title_and_screen_alone(pane: Pane, t
                    "EXIT=", seen)
     assert "EXIT=1" in screen, screen
     state = pane_state(pane)
-    tail = f"the pane's title and buffers: {state!r}; the last bytes written: {written.read_bytes()[-6000:] if written.exists() else b''!r}"
+    last_bytes = written.read_bytes()[-6000:] if written.exists() else b""
+    tail = f"the pane's title and buffers: {state!r}; the last bytes written: {last_bytes!r}"
     lost = next((s for s in seen if "MARKER-BEFORE" not in s), None)
     assert lost is None, "\n".join([*(lost or []), tail])  # never cleared
     assert state == (before[0], ""), tail  # not retitled, nothing on the clipboard
